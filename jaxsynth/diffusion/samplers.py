@@ -1,0 +1,201 @@
+"""Diffusion samplers written as ``lax.scan`` loops, plus a step-by-step Python driver.
+
+Every sampler is a *step function* ``x_t -> x_{t_prev}`` applied along a decreasing list of
+timesteps. :func:`sample` runs the steps inside one ``lax.scan`` (one compiled program, no host
+round-trips); :func:`sample_stepwise` drives the very same step from Python, one jitted call per
+step, and exists as a reference and for benchmarks.
+
+``model_fn(x_t, t) -> output`` takes ``x_t: [batch, ...]`` and integer ``t: [batch]`` and returns a
+prediction of the same shape as ``x_t``: the noise ``eps`` (``prediction="epsilon"``) or the
+velocity ``v = sqrt(ab) * eps - sqrt(1 - ab) * x0`` (``prediction="v"``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsynth.diffusion.schedules import NoiseSchedule, _expand
+
+SAMPLERS = ("ddpm", "ddim")
+PREDICTIONS = ("epsilon", "v")
+ModelFn = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def model_predictions(
+    model_out: jax.Array,
+    x_t: jax.Array,
+    t: jax.Array,
+    schedule: NoiseSchedule,
+    prediction: str = "epsilon",
+    clip_denoised: bool = False,
+) -> tuple[jax.Array, jax.Array]:
+    """Turn a model output into ``(eps, x0)`` estimates at timestep ``t: [batch]``.
+
+    With ``clip_denoised`` the ``x0`` estimate is clipped to ``[-1, 1]`` (the data range of images
+    scaled for diffusion) and ``eps`` recomputed from it so both stay consistent with ``x_t``.
+    """
+    ab = _expand(schedule.alpha_bar(t), x_t.ndim)
+    sqrt_ab, sqrt_1m_ab = jnp.sqrt(ab), jnp.sqrt(1.0 - ab)
+    if prediction == "epsilon":
+        eps = model_out
+        x0 = (x_t - sqrt_1m_ab * eps) / sqrt_ab
+    elif prediction == "v":
+        x0 = sqrt_ab * x_t - sqrt_1m_ab * model_out
+        eps = sqrt_ab * model_out + sqrt_1m_ab * x_t
+    else:
+        raise ValueError(f"unknown prediction {prediction!r}; choose one of {PREDICTIONS}")
+    if clip_denoised:
+        x0 = jnp.clip(x0, -1.0, 1.0)
+        eps = (x_t - sqrt_ab * x0) / sqrt_1m_ab
+    return eps, x0
+
+
+def ddpm_step(model_fn, schedule, x, t, t_prev, key, *, prediction, clip_denoised, eta=1.0):
+    """Ancestral step of Ho et al. (2020): sample the posterior ``q(x_{t-1} | x_t, x0_hat)``.
+
+    The variance is the posterior one, ``beta_t (1 - ab_{t-1}) / (1 - ab_t)``. ``t_prev`` and
+    ``eta`` are accepted for a uniform step signature; DDPM always steps to ``t - 1``.
+    """
+    del t_prev, eta
+    tb = jnp.full((x.shape[0],), t, jnp.int32)
+    eps, x0 = model_predictions(model_fn(x, tb), x, tb, schedule, prediction, clip_denoised)
+    del eps
+    ab_t, ab_prev = schedule.alpha_bar(t), schedule.alpha_bar(t - 1)
+    beta = schedule.betas[t]
+    coef_x0 = beta * jnp.sqrt(ab_prev) / (1.0 - ab_t)
+    coef_xt = (1.0 - ab_prev) * jnp.sqrt(1.0 - beta) / (1.0 - ab_t)
+    var = beta * (1.0 - ab_prev) / (1.0 - ab_t)
+    noise = jax.random.normal(key, x.shape, x.dtype)
+    return coef_x0 * x0 + coef_xt * x + jnp.sqrt(var) * noise
+
+
+def ddim_step(model_fn, schedule, x, t, t_prev, key, *, prediction, clip_denoised, eta=0.0):
+    """Song et al. (2021) step from ``t`` to ``t_prev`` (``-1`` means the clean data).
+
+    ``eta = 0`` is the deterministic ODE-like sampler; ``eta = 1`` with every timestep has the
+    DDPM posterior variance.
+    """
+    tb = jnp.full((x.shape[0],), t, jnp.int32)
+    eps, x0 = model_predictions(model_fn(x, tb), x, tb, schedule, prediction, clip_denoised)
+    ab_t, ab_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
+    sigma = eta * jnp.sqrt((1.0 - ab_prev) / (1.0 - ab_t)) * jnp.sqrt(1.0 - ab_t / ab_prev)
+    direction = jnp.sqrt(jnp.maximum(1.0 - ab_prev - sigma**2, 0.0)) * eps
+    noise = jax.random.normal(key, x.shape, x.dtype)
+    return jnp.sqrt(ab_prev) * x0 + direction + sigma * noise
+
+
+_STEPS = {"ddpm": ddpm_step, "ddim": ddim_step}
+
+
+def ddim_timesteps(num_timesteps: int, steps: int) -> np.ndarray:
+    """Evenly spaced, strictly decreasing timesteps from ``T - 1`` down to ``0``.
+
+    >>> ddim_timesteps(1000, 5).tolist()
+    [999, 749, 500, 250, 0]
+    """
+    if not 1 <= steps <= num_timesteps:
+        raise ValueError(f"steps must be in [1, {num_timesteps}] for this schedule, got {steps}")
+    ts = np.unique(np.round(np.linspace(0, num_timesteps - 1, steps)).astype(np.int32))
+    return ts[::-1].copy()
+
+
+def _plan(schedule: NoiseSchedule, sampler: str, steps: int | None):
+    """Timesteps ``ts`` and their successors ``t_prevs`` (``-1`` after the last one)."""
+    if sampler not in _STEPS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+    T = schedule.num_timesteps
+    if sampler == "ddpm":
+        if steps not in (None, T):
+            raise ValueError(
+                f"the ddpm sampler uses every one of the {T} timesteps (got steps={steps}); "
+                "use --sampler ddim for fewer steps"
+            )
+        ts = np.arange(T - 1, -1, -1, dtype=np.int32)
+    else:
+        ts = ddim_timesteps(T, T if steps is None else steps)
+    t_prevs = np.append(ts[1:], -1).astype(np.int32)
+    return ts, t_prevs
+
+
+def sample(
+    model_fn: ModelFn,
+    schedule: NoiseSchedule,
+    shape: tuple[int, ...],
+    key: jax.Array,
+    *,
+    sampler: str = "ddim",
+    steps: int | None = None,
+    eta: float = 0.0,
+    prediction: str = "epsilon",
+    clip_denoised: bool = True,
+) -> jax.Array:
+    """Draw ``shape = (batch, ...)`` samples with one ``lax.scan`` over the sampler's steps.
+
+    Pure and traceable: call it inside ``jax.jit`` with the model's parameters as jit arguments
+    (closing ``model_fn`` over them), so one compiled program serves every call.
+
+    ``steps`` is the number of model evaluations (``None``: every timestep). Returns ``x_0``
+    estimates in the model's data scale (``[-1, 1]`` for images).
+    """
+    ts, t_prevs = _plan(schedule, sampler, steps)
+    step = functools.partial(
+        _STEPS[sampler], model_fn, schedule, prediction=prediction,
+        clip_denoised=clip_denoised, eta=eta,
+    )
+    key_init, key_steps = jax.random.split(key)
+    x = jax.random.normal(key_init, shape, jnp.float32)
+
+    def body(x, inputs):
+        t, t_prev, k = inputs
+        return step(x, t, t_prev, k), None
+
+    keys = jax.random.split(key_steps, len(ts))
+    x, _ = jax.lax.scan(body, x, (jnp.asarray(ts), jnp.asarray(t_prevs), keys))
+    return x
+
+
+def ddpm_sample(model_fn: ModelFn, schedule: NoiseSchedule, shape, key, **kwargs) -> jax.Array:
+    """Ancestral DDPM sampling over all ``T`` timesteps (see :func:`sample`)."""
+    return sample(model_fn, schedule, tuple(shape), key, sampler="ddpm", **kwargs)
+
+
+def ddim_sample(model_fn: ModelFn, schedule: NoiseSchedule, shape, key, **kwargs) -> jax.Array:
+    """DDIM sampling (see :func:`sample`); ``eta=0`` is deterministic given the initial noise."""
+    return sample(model_fn, schedule, tuple(shape), key, sampler="ddim", **kwargs)
+
+
+def sample_stepwise(
+    model_fn: ModelFn,
+    schedule: NoiseSchedule,
+    shape: tuple[int, ...],
+    key: jax.Array,
+    *,
+    sampler: str = "ddim",
+    steps: int | None = None,
+    eta: float = 0.0,
+    prediction: str = "epsilon",
+    clip_denoised: bool = True,
+) -> jax.Array:
+    """The same sampler as :func:`sample`, driven from Python one jitted step at a time.
+
+    Uses the same keys in the same order, so it returns the same samples; it is the reference the
+    scanned version is tested against and the baseline it is benchmarked against.
+    """
+    ts, t_prevs = _plan(schedule, sampler, steps)
+    step = jax.jit(
+        functools.partial(
+            _STEPS[sampler], model_fn, schedule, prediction=prediction,
+            clip_denoised=clip_denoised, eta=eta,
+        )
+    )
+    key_init, key_steps = jax.random.split(key)
+    x = jax.random.normal(key_init, tuple(shape), jnp.float32)
+    keys = jax.random.split(key_steps, len(ts))
+    for i in range(len(ts)):
+        x = step(x, jnp.int32(ts[i]), jnp.int32(t_prevs[i]), keys[i])
+    return x

@@ -1,0 +1,28 @@
+"""Flax NNX modules. Build one by name with :func:`build_model`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flax import nnx
+
+from jaxsynth.models.unet import UNet
+
+# name -> constructor(data_shape, rngs=..., **config kwargs). Register new models here.
+MODELS: dict[str, Callable[..., nnx.Module]] = {
+    "unet": lambda data_shape, rngs, **kw: UNet(data_shape, rngs=rngs, **kw),
+}
+
+
+def build_model(name: str, data_shape: tuple[int, ...], *, seed: int = 0, **kwargs: Any):
+    """Construct a registered model for data of shape ``data_shape`` (one example, no batch)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; registered models: {sorted(MODELS)}")
+    try:
+        return MODELS[name](tuple(data_shape), rngs=nnx.Rngs(seed), **kwargs)
+    except TypeError as e:
+        raise ValueError(f"model {name!r} does not accept these settings: {e}") from None
+
+
+__all__ = ["MODELS", "UNet", "build_model"]

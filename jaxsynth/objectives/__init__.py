@@ -1,0 +1,20 @@
+"""Objectives: small frozen dataclasses of pure functions (``loss``, ``sample``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jaxsynth.objectives.denoising import Denoising, build_denoising
+
+OBJECTIVES: dict[str, Callable[..., Any]] = {"denoising": build_denoising}
+
+
+def build_objective(name: str, **kwargs: Any):
+    """Construct a registered objective from its config settings."""
+    if name not in OBJECTIVES:
+        raise ValueError(f"unknown objective {name!r}; registered objectives: {sorted(OBJECTIVES)}")
+    return OBJECTIVES[name](**kwargs)
+
+
+__all__ = ["OBJECTIVES", "Denoising", "build_objective"]

@@ -1,0 +1,178 @@
+"""An :class:`Experiment` turns a config into the pieces the core needs: mesh, data, model split
+into pure pytrees, objective, optimizer, the jitted step and a jitted sampler."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from flax import nnx
+
+import jaxsynth
+from jaxsynth.data import BatchIterator, build_source, scale_images
+from jaxsynth.models import build_model
+from jaxsynth.objectives import build_objective
+from jaxsynth.train.checkpoint import abstract_like
+from jaxsynth.train.sharding import make_mesh, replicated
+from jaxsynth.train.state import TrainState, init_state, make_optimizer, split_model
+from jaxsynth.train.step import make_train_step
+
+SCALES = ("none", "minus_one_one")
+# For programs that run once (initialisers): compile time dominates, run time does not.
+FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+# Parts of the config that define what a checkpoint holds; they may not change on resume.
+IDENTITY_FIELDS = ("model", "objective")
+
+
+def to_jsonable(config: ml_collections.ConfigDict) -> dict:
+    """The config as plain JSON types (tuples become lists)."""
+    return json.loads(json.dumps(config.to_dict(), default=list))
+
+
+def _kwargs(section: ml_collections.ConfigDict, drop: str = "name") -> dict[str, Any]:
+    out = {k: v for k, v in section.to_dict().items() if k != drop}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in out.items()}
+
+
+class Experiment:
+    """Everything built from one config. Construction is cheap: no parameters are allocated
+    until :meth:`init_state` (which initialises them directly with their final sharding)."""
+
+    def __init__(self, config: ml_collections.ConfigDict, *, mesh=None,
+                 data_shape: tuple[int, ...] | None = None):
+        self.config = config
+        self.mesh = mesh if mesh is not None else make_mesh(config.train.get("num_devices", None))
+        d = config.data
+        self.data_key = d.get("key", "image")
+        self.scale = d.get("scale", "none")
+        if self.scale not in SCALES:
+            raise ValueError(f"data.scale={self.scale!r}; choose one of {SCALES}")
+        self._source = None
+        self.data_shape = tuple(data_shape) if data_shape is not None else None
+        self.objective = build_objective(config.objective.name, **_kwargs(config.objective))
+        if getattr(self.objective, "data_key", self.data_key) != self.data_key:
+            raise ValueError(
+                f"objective.data_key={self.objective.data_key!r} but data.key={self.data_key!r}"
+            )
+        t = config.train
+        self.optimizer = make_optimizer(
+            t.learning_rate, warmup_steps=t.get("warmup_steps", 0),
+            grad_clip_norm=t.get("grad_clip_norm", 1.0), weight_decay=t.get("weight_decay", 0.0),
+        )
+        self.root_key = jax.random.key(int(config.get("seed", 0)))
+        if self.data_shape is None:
+            self.data_shape = self._shape_from_source()
+        self._create = functools.partial(
+            build_model, config.model.name, self.data_shape, seed=int(config.get("seed", 0)),
+            **_kwargs(config.model),
+        )
+        abstract = nnx.eval_shape(self._create)
+        self.graphdef, self._abs_params, self._abs_model_state = split_model(abstract)
+
+    # ---------------------------------------------------------------- data
+    @property
+    def source(self):
+        if self._source is None:
+            d = self.config.data
+            self._source = build_source(**{k: v for k, v in d.to_dict().items()
+                                           if k not in ("key", "scale")})
+        return self._source
+
+    def _shape_from_source(self) -> tuple[int, ...]:
+        first = self.source[0]
+        if self.data_key not in first:
+            raise ValueError(
+                f"data.key={self.data_key!r} is not in the records; they hold {sorted(first)}"
+            )
+        return tuple(np.asarray(first[self.data_key]).shape)
+
+    def batches(self) -> BatchIterator:
+        transform = scale_images(self.data_key) if self.scale == "minus_one_one" else None
+        keep = self.data_key
+
+        def select(batch):
+            batch = {keep: batch[keep]}
+            return transform(batch) if transform else batch
+
+        return BatchIterator(
+            self.source, global_batch_size=int(self.config.train.batch_size), mesh=self.mesh,
+            seed=int(self.config.get("seed", 0)), transform=select,
+        )
+
+    # ---------------------------------------------------------------- state
+    def init_state(self) -> TrainState:
+        """Fresh parameters (from ``config.seed``) and optimizer state, created directly with
+        their final (replicated) sharding.
+
+        The initialiser runs once, so it is compiled without XLA's expensive optimisations:
+        on 2 CPU cores that took 5 s instead of 17 s (and eager initialisation 36 s).
+        """
+
+        def create():
+            _, params, model_state = split_model(self._create())
+            return init_state(params, model_state, self.optimizer)
+
+        lowered = jax.jit(create, out_shardings=replicated(self.mesh)).lower()
+        return lowered.compile(compiler_options=FAST_COMPILE)()
+
+    def abstract_state(self) -> TrainState:
+        shapes = jax.eval_shape(
+            lambda: init_state(self._abs_params, self._abs_model_state, self.optimizer)
+        )
+        return abstract_like(shapes, replicated(self.mesh))
+
+    def train_step(self):
+        return make_train_step(
+            self.graphdef, self.objective, self.optimizer, mesh=self.mesh,
+            root_key=self.root_key, ema_decay=float(self.config.train.get("ema_decay", 0.999)),
+        )
+
+    # ---------------------------------------------------------------- identity
+    def meta(self) -> dict[str, Any]:
+        return {
+            "jaxsynth_version": jaxsynth.__version__,
+            "data_shape": list(self.data_shape),
+            "config": to_jsonable(self.config),
+        }
+
+    def check_compatible(self, meta: dict[str, Any], where: str) -> None:
+        """Raise ``ValueError`` if a checkpoint's meta describes another model."""
+        mine = self.meta()
+        theirs_cfg = meta.get("config", {})
+        for section in IDENTITY_FIELDS:
+            a, b = theirs_cfg.get(section), mine["config"][section]
+            if a != b:
+                diff = sorted(k for k in set(a or {}) | set(b) if (a or {}).get(k) != b.get(k))
+                detail = ", ".join(
+                    f"{section}.{k}: {(a or {}).get(k)!r} there, {b.get(k)!r} here" for k in diff
+                )
+                raise ValueError(
+                    f"{where} holds a checkpoint of a different model ({detail}); use a new "
+                    "--workdir, or the config that checkpoint was trained with"
+                )
+        if meta.get("data_shape") != mine["data_shape"]:
+            raise ValueError(
+                f"{where} holds a checkpoint trained on data of shape {meta.get('data_shape')}, "
+                f"but this config's data has shape {mine['data_shape']}; use a new --workdir"
+            )
+
+    # ---------------------------------------------------------------- sampling
+    def sampler(self, batch_size: int, *, sampler: str, steps: int | None, eta: float):
+        """A jitted ``fn(params, model_state, key) -> [batch_size, *data_shape]`` in data scale
+        (``[0, 1]`` for images scaled to ``[-1, 1]`` for training)."""
+        shape = (batch_size,) + tuple(self.data_shape)
+
+        @jax.jit
+        def fn(params, model_state, key):
+            model = nnx.merge(self.graphdef, params, model_state)
+            x = self.objective.sample(model, shape, key, sampler=sampler, steps=steps, eta=eta)
+            if self.scale == "minus_one_one":
+                x = jnp.clip((x + 1.0) / 2.0, 0.0, 1.0)
+            return x
+
+        return fn

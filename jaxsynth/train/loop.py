@@ -1,0 +1,197 @@
+"""The training loop: resume from the latest checkpoint, step, log, checkpoint, stop cleanly.
+
+Section by section: set-up (experiment, checkpoints, resume) -> loop (step, metrics, progress,
+periodic checkpoints) -> stop (final or SIGTERM checkpoint, summary JSON).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm.auto import tqdm
+
+from jaxsynth.train.checkpoint import Checkpointer
+from jaxsynth.train.experiment import Experiment
+from jaxsynth.train.writer import MetricWriter
+
+CHECKPOINT_SUBDIR = "checkpoints"
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """Yield a dict whose ``"stop"`` flag turns true when SIGTERM arrives (preemption)."""
+    flag = {"stop": False}
+    previous = None
+
+    def handler(signum, frame):
+        flag["stop"] = True
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: no handler, training still works
+        previous = None
+    try:
+        yield flag
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _write_json(path: str, payload: Any) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=2)
+    os.replace(tmp, path)
+
+
+def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = True,
+          mesh=None) -> dict[str, Any]:
+    """Train (or resume training) to ``config.train.steps`` in ``workdir``.
+
+    Returns a summary dict (also written to ``workdir/metrics.json``): ``step``, ``resumed_from``,
+    ``final_loss``, ``steps_per_second`` (after compilation), ``wall_time_s``, ``stopped_by``.
+    Raises :class:`NonFiniteLossError` if the loss stops being finite, leaving the last good
+    checkpoint in place.
+    """
+    # ------------------------------------------------------------------ set-up
+    workdir = os.path.abspath(workdir)
+    os.makedirs(workdir, exist_ok=True)
+    exp = Experiment(config, mesh=mesh)
+    ckpt = Checkpointer(os.path.join(workdir, CHECKPOINT_SUBDIR))
+    batches = exp.batches()
+    latest = ckpt.latest_step()
+    if latest is not None:
+        where = f"--workdir {workdir}"
+        exp.check_compatible(ckpt.read_meta(latest), where)
+        state, data_state, _ = ckpt.restore(latest, exp.abstract_state())
+        batches.set_state(data_state)
+    else:
+        state = exp.init_state()
+    _write_json(os.path.join(workdir, "config.json"), exp.meta()["config"])
+    meta = exp.meta()
+    step_fn = exp.train_step()
+
+    t = config.train
+    total = int(t.steps)
+    log_every = int(t.get("log_every", 100))
+    ckpt_every = int(t.get("checkpoint_every", 1000))
+    start = int(jax.device_get(state.step))
+    summary: dict[str, Any] = {"step": start, "resumed_from": start, "stopped_by": "done"}
+
+    # ------------------------------------------------------------------ loop
+    writer = MetricWriter(workdir)
+    pending: list[dict[str, jax.Array]] = []
+    last_loss = float("nan")
+    t_start = time.perf_counter()
+    t_compiled, step_compiled = None, start
+    pbar = tqdm(total=total, initial=start, desc="train", disable=not progress,
+                dynamic_ncols=True, mininterval=1.0)
+    try:
+        with _stop_on_sigterm() as flag:
+            for step in range(start, total):
+                state, metrics = step_fn(state, next(batches))
+                pending.append(metrics)
+                done = step + 1
+                if t_compiled is None:
+                    jax.block_until_ready(metrics)
+                    t_compiled, step_compiled = time.perf_counter(), done
+                stop = flag["stop"]
+                if done % log_every == 0 or done == total or stop or done % ckpt_every == 0:
+                    host = jax.device_get(pending)
+                    pending = []
+                    if any(int(m["nonfinite"]) for m in host):
+                        raise NonFiniteLossError(
+                            f"the loss became non-finite by step {done}; training stopped. The last "
+                            f"good checkpoint (step {ckpt.latest_step()}) is kept in {ckpt.directory}"
+                            "; lower train.learning_rate or check the data for NaN/inf"
+                        )
+                    means = {k: float(np.mean([m[k] for m in host])) for k in host[0]
+                             if k != "nonfinite"}
+                    last_loss = means.get("loss", last_loss)
+                    writer.write_scalars(done, means)
+                    pbar.set_postfix(loss=f"{last_loss:.4f}")
+                if done % ckpt_every == 0 or done == total or stop:
+                    ckpt.save(done, state, batches.get_state(), meta)
+                pbar.update(1)
+                summary["step"] = done
+                if stop:
+                    summary["stopped_by"] = "SIGTERM"
+                    break
+    finally:
+        pbar.close()
+        writer.close()
+        ckpt.close()
+
+    # ------------------------------------------------------------------ stop
+    now = time.perf_counter()
+    ran = summary["step"] - step_compiled
+    summary.update(
+        final_loss=last_loss,
+        wall_time_s=now - t_start,
+        steps_per_second=(ran / (now - t_compiled)) if t_compiled and ran > 0 else None,
+        history=_read_history(writer.path),
+    )
+    _write_json(os.path.join(workdir, "metrics.json"), summary)
+    return summary
+
+
+def _read_history(path: str) -> list[dict[str, float]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_experiment(workdir: str, *, mesh=None):
+    """``(experiment, state)`` from the latest checkpoint in ``workdir`` (for sampling)."""
+    directory = os.path.join(os.path.abspath(workdir), CHECKPOINT_SUBDIR)
+    if not os.path.isdir(directory):
+        raise ValueError(f"--workdir {workdir} holds no checkpoints; train a model there first")
+    ckpt = Checkpointer(directory, read_only=True)
+    latest = ckpt.latest_step()
+    if latest is None:
+        raise ValueError(f"--workdir {workdir} holds no checkpoints; train a model there first")
+    meta = ckpt.read_meta(latest)
+    try:
+        config = ml_collections.ConfigDict(meta["config"])
+        exp = Experiment(config, mesh=mesh, data_shape=tuple(meta["data_shape"]))
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"checkpoint {directory}/{latest} has an unusable meta item ({e})") from None
+    state, _, _ = ckpt.restore(latest, exp.abstract_state())
+    ckpt.close()
+    return exp, state
+
+
+def sample_from_workdir(
+    workdir: str, n: int, *, seed: int = 0, sampler: str = "ddim", steps: int | None = None,
+    eta: float = 0.0, batch_size: int = 256, use_ema: bool = True, progress: bool = False,
+) -> np.ndarray:
+    """Draw ``n`` samples from the latest checkpoint: ``[n, *data_shape]`` float32.
+
+    Samples are drawn in batches of ``batch_size`` (the last one padded, then trimmed); batch
+    ``i`` uses key ``fold_in(key(seed), i)``, so the same ``seed`` and ``batch_size`` give the same
+    samples.
+    """
+    if n <= 0:
+        raise ValueError(f"-n must be a positive number of samples, got {n}")
+    if batch_size <= 0:
+        raise ValueError(f"--batch-size must be positive, got {batch_size}")
+    exp, state = load_experiment(workdir)
+    params = state.ema_params if use_ema else state.params
+    batch_size = min(batch_size, n)
+    fn = exp.sampler(batch_size, sampler=sampler, steps=steps, eta=eta)
+    root = jax.random.key(seed)
+    chunks = []
+    for i in tqdm(range(-(-n // batch_size)), desc="sample", disable=not progress):
+        chunks.append(np.asarray(fn(params, state.model_state, jax.random.fold_in(root, i))))
+    return np.concatenate(chunks)[:n].astype(np.float32)

@@ -1,0 +1,69 @@
+"""The jitted, sharded training step. It knows objectives only through ``objective.loss(model,
+batch, rng) -> (loss, metrics)`` and models only through ``nnx.merge``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+from jax.sharding import Mesh
+
+from jaxsynth.train import rng as rng_lib
+from jaxsynth.train.sharding import data_sharded, replicated
+from jaxsynth.train.state import TrainState
+
+
+def ema_decay_at(step: jax.Array, decay: float) -> jax.Array:
+    """EMA decay with warm-up, ``min(decay, (1 + step) / (10 + step))``, so early averages are
+    not dominated by the random initialisation."""
+    step = jnp.asarray(step, jnp.float32)
+    return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
+def make_train_step(
+    graphdef: nnx.GraphDef,
+    objective: Any,
+    optimizer: optax.GradientTransformation,
+    *,
+    mesh: Mesh,
+    root_key: jax.Array,
+    ema_decay: float = 0.999,
+) -> Callable[[TrainState, dict[str, jax.Array]], tuple[TrainState, dict[str, jax.Array]]]:
+    """Build ``step(state, batch) -> (state, metrics)``, jitted over ``mesh``.
+
+    The batch is sharded on the ``data`` axis, the state replicated and donated. A step whose loss
+    or gradients are not finite leaves the state unchanged and reports ``metrics["nonfinite"] = 1``
+    so the loop can stop with the last good state intact.
+    """
+
+    def loss_fn(params, model_state, batch, key):
+        model = nnx.merge(graphdef, params, model_state)
+        return objective.loss(model, batch, key)
+
+    def step(state: TrainState, batch):
+        key = rng_lib.stream(root_key, state.step, "noise")
+        (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, state.model_state, batch, key
+        )
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        d = ema_decay_at(state.step, ema_decay)
+        ema = jax.tree.map(lambda e, p: d * e + (1.0 - d) * p, state.ema_params, params)
+        grad_norm = optax.global_norm(grads)
+        finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+        new = state.replace(step=state.step + 1, params=params, ema_params=ema, opt_state=opt_state)
+        new = jax.lax.cond(finite, lambda: new, lambda: state)
+        metrics = {**metrics, "grad_norm": grad_norm,
+                   "nonfinite": jnp.logical_not(finite).astype(jnp.int32)}
+        return new, metrics
+
+    return jax.jit(
+        step,
+        in_shardings=(replicated(mesh), data_sharded(mesh)),
+        out_shardings=(replicated(mesh), replicated(mesh)),
+        donate_argnums=(0,),
+    )

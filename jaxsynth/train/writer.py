@@ -1,0 +1,34 @@
+"""Scalar logging without TensorFlow: JSON lines plus TensorBoard event files (tensorboardX)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+
+class MetricWriter:
+    """Append ``{"step": s, name: value, ...}`` lines to ``metrics.jsonl`` and TensorBoard events."""
+
+    def __init__(self, workdir: str, *, tensorboard: bool = True):
+        os.makedirs(workdir, exist_ok=True)
+        self.path = os.path.join(workdir, "metrics.jsonl")
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._tb = None
+        if tensorboard:
+            from tensorboardX import SummaryWriter
+
+            self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+    def write_scalars(self, step: int, scalars: dict[str, Any]) -> None:
+        values = {k: float(v) for k, v in scalars.items()}
+        self._file.write(json.dumps({"step": int(step), **values}) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            for k, v in values.items():
+                self._tb.add_scalar(k, v, int(step))
+
+    def close(self) -> None:
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()

@@ -1,0 +1,20 @@
+"""Shared test set-up: a session-wide persistent XLA cache (identical programs built by different
+tests compile once) and the tiny smoke config every training test uses."""
+
+import os
+import sys
+
+import jax
+import pytest
+
+collect_ignore = ["multidevice"]  # run in their own process with 8 simulated devices (Makefile)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compilation_cache(tmp_path_factory):
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.mktemp("xla_cache")))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    yield
