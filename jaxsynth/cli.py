@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or (overrides and args.command != "train"):
         _parser().error(f"unrecognized arguments: {' '.join(unknown or overrides)}")
     _enable_compilation_cache()
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.ERROR)  # orbax's info/warnings drown the progress bar
     from jaxsynth.train import NonFiniteLossError
 
     try:

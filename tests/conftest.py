@@ -4,7 +4,6 @@ tests compile once) and the tiny smoke config every training test uses."""
 import os
 import sys
 
-import jax
 import pytest
 
 collect_ignore = ["multidevice"]  # run in their own process with 8 simulated devices (Makefile)
@@ -15,6 +14,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 @pytest.fixture(scope="session", autouse=True)
 def compilation_cache(tmp_path_factory):
+    import jax  # imported late so tests/multidevice can still set XLA_FLAGS first
+
     jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.mktemp("xla_cache")))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     yield

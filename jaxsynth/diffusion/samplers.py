@@ -90,6 +90,11 @@ def ddim_step(model_fn, schedule, x, t, t_prev, key, *, prediction, clip_denoise
 
 
 _STEPS = {"ddpm": ddpm_step, "ddim": ddim_step}
+# One jitted step per sampler, shared by every sample_stepwise call (keyed on model_fn identity).
+_JITTED_STEPS = {
+    name: jax.jit(fn, static_argnums=(0,), static_argnames=("prediction", "clip_denoised"))
+    for name, fn in _STEPS.items()
+}
 
 
 def ddim_timesteps(num_timesteps: int, steps: int) -> np.ndarray:
@@ -187,15 +192,11 @@ def sample_stepwise(
     scanned version is tested against and the baseline it is benchmarked against.
     """
     ts, t_prevs = _plan(schedule, sampler, steps)
-    step = jax.jit(
-        functools.partial(
-            _STEPS[sampler], model_fn, schedule, prediction=prediction,
-            clip_denoised=clip_denoised, eta=eta,
-        )
-    )
+    step = _JITTED_STEPS[sampler]
     key_init, key_steps = jax.random.split(key)
     x = jax.random.normal(key_init, tuple(shape), jnp.float32)
     keys = jax.random.split(key_steps, len(ts))
     for i in range(len(ts)):
-        x = step(x, jnp.int32(ts[i]), jnp.int32(t_prevs[i]), keys[i])
+        x = step(model_fn, schedule, x, jnp.int32(ts[i]), jnp.int32(t_prevs[i]), keys[i],
+                 prediction=prediction, clip_denoised=clip_denoised, eta=jnp.float32(eta))
     return x

@@ -122,7 +122,7 @@ class Experiment:
 
     def abstract_state(self) -> TrainState:
         shapes = jax.eval_shape(
-            lambda: init_state(self._abs_params, self._abs_model_state, self.optimizer)
+            lambda p, r: init_state(p, r, self.optimizer), self._abs_params, self._abs_model_state
         )
         return abstract_like(shapes, replicated(self.mesh))
 
