@@ -1,7 +1,7 @@
 import pytest
 
 from helpers import DIGITS
-from jaxsynth.config import apply_overrides, load_config
+from jaxsynth.config import apply_overrides, load_config, validate
 
 
 def test_overrides_parse_types():
@@ -24,8 +24,9 @@ def test_wrong_type_and_bad_values():
     c = load_config(DIGITS)
     with pytest.raises(ValueError, match="'train.steps' holds a int"):
         apply_overrides(c, ["--config.train.steps=many"])
+    apply_overrides(c, ["--config.train.batch_size=0"])
     with pytest.raises(ValueError, match="train.batch_size must be > 0"):
-        apply_overrides(c, ["--config.train.batch_size=0"])
+        validate(c)
 
 
 def test_missing_file_and_smoke_variant():

@@ -14,6 +14,7 @@ import numpy as np
 from flax import nnx
 
 import jaxsynth
+from jaxsynth.config import validate
 from jaxsynth.data import BatchIterator, build_source, scale_images
 from jaxsynth.models import build_model
 from jaxsynth.objectives import build_objective
@@ -45,6 +46,7 @@ class Experiment:
 
     def __init__(self, config: ml_collections.ConfigDict, *, mesh=None,
                  data_shape: tuple[int, ...] | None = None):
+        validate(config)
         self.config = config
         self.mesh = mesh if mesh is not None else make_mesh(config.train.get("num_devices", None))
         d = config.data
