@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--config", required=True, help="experiments/NAME.py[:arg]")
     t.add_argument("--workdir", required=True, help="checkpoints, metrics and samples go here")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    t.add_argument("--distributed", action="store_true",
+                   help="multi-host run: call jax.distributed.initialize() first (pods, SLURM)")
 
     s = sub.add_parser("sample", help="draw samples from the latest checkpoint in a workdir")
     s.add_argument("--workdir", required=True)
@@ -37,11 +39,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args, overrides) -> int:
-    from jaxsynth.config import apply_overrides, load_config
+    from jaxsynth.config import apply_overrides, load_config, validate
     from jaxsynth.train import train
 
     config = load_config(args.config)
     apply_overrides(config, overrides)
+    validate(config)
+    if args.distributed:
+        import jax
+
+        jax.distributed.initialize()
     summary = train(config, args.workdir, progress=not args.no_progress)
     sps = summary["steps_per_second"]
     print(

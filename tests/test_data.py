@@ -72,3 +72,13 @@ def test_table_source_errors(tmp_path):
     (tmp_path / "x.txt").write_text("1")
     with pytest.raises(ValueError, match="unsupported suffix"):
         table_source(tmp_path / "x.txt")
+
+
+def test_tfds_source_without_tfds_says_how_to_install(monkeypatch):
+    import sys
+
+    from jaxsynth.data import tfds_source
+
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # import now fails
+    with pytest.raises(ValueError, match=r"pip install 'jaxsynth\[tfds\]'"):
+        tfds_source("mnist")

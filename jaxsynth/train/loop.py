@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import ml_collections
 import numpy as np
+from clu import parameter_overview
 from tqdm.auto import tqdm
 
 from jaxsynth.train.checkpoint import Checkpointer
@@ -79,8 +80,14 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
         batches.set_state(data_state)
     else:
         state = exp.init_state()
-    _write_json(os.path.join(workdir, "config.json"), exp.meta()["config"])
     meta = exp.meta()
+    is_chief = jax.process_index() == 0  # one process writes the human-facing files
+    n_params = int(parameter_overview.count_parameters(state.params.to_pure_dict()))
+    if is_chief:
+        _write_json(os.path.join(workdir, "config.json"), meta["config"])
+        with open(os.path.join(workdir, "parameters.txt"), "w", encoding="utf-8") as f:
+            f.write(parameter_overview.get_parameter_overview(
+                state.params.to_pure_dict(), include_stats=False) + "\n")
     step_fn = exp.train_step()
 
     t = config.train
@@ -88,15 +95,16 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
     log_every = int(t.get("log_every", 100))
     ckpt_every = int(t.get("checkpoint_every", 1000))
     start = int(jax.device_get(state.step))
-    summary: dict[str, Any] = {"step": start, "resumed_from": start, "stopped_by": "done"}
+    summary: dict[str, Any] = {"step": start, "resumed_from": start, "stopped_by": "done",
+                               "num_parameters": n_params, "num_devices": exp.mesh.devices.size}
 
     # ------------------------------------------------------------------ loop
-    writer = MetricWriter(workdir)
+    writer = MetricWriter(workdir, enabled=is_chief)
     pending: list[dict[str, jax.Array]] = []
     last_loss = float("nan")
     t_start = time.perf_counter()
     t_compiled, step_compiled = None, start
-    pbar = tqdm(total=total, initial=start, desc="train", disable=not progress,
+    pbar = tqdm(total=total, initial=start, desc="train", disable=not (progress and is_chief),
                 dynamic_ncols=True, mininterval=1.0)
     try:
         with _stop_on_sigterm() as flag:
@@ -141,9 +149,10 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
         final_loss=last_loss,
         wall_time_s=now - t_start,
         steps_per_second=(ran / (now - t_compiled)) if t_compiled and ran > 0 else None,
-        history=_read_history(writer.path),
+        history=_read_history(writer.path) if is_chief else [],
     )
-    _write_json(os.path.join(workdir, "metrics.json"), summary)
+    if is_chief:
+        _write_json(os.path.join(workdir, "metrics.json"), summary)
     return summary
 
 
