@@ -1,6 +1,12 @@
 """Data sources and the sharded grain pipeline."""
 
-from jaxsynth.data.pipeline import BatchIterator, scale_images
+from jaxsynth.data.pipeline import (
+    MASK_KEY,
+    BatchIterator,
+    PoissonBatchIterator,
+    poisson_padded_size,
+    scale_images,
+)
 from jaxsynth.data.sources import (
     EMBEDDED,
     ArraySource,
@@ -14,8 +20,11 @@ __all__ = [
     "EMBEDDED",
     "ArraySource",
     "BatchIterator",
+    "MASK_KEY",
+    "PoissonBatchIterator",
     "build_source",
     "embedded_source",
+    "poisson_padded_size",
     "scale_images",
     "table_source",
     "tfds_source",

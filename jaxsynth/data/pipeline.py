@@ -83,3 +83,99 @@ class BatchIterator:
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._iter.set_state(state)
+
+
+MASK_KEY = "_mask"
+
+
+def poisson_padded_size(num_records: int, sampling_rate: float, multiple_of: int = 1,
+                        num_std: float = 5.0) -> int:
+    """A fixed batch shape that a Poisson(``q``) batch exceeds with negligible probability:
+    ``q N + num_std * sqrt(q N (1 - q))``, rounded up to a multiple of ``multiple_of``.
+
+    >>> poisson_padded_size(1000, 0.1, multiple_of=8)
+    152
+    """
+    mean = sampling_rate * num_records
+    bound = mean + num_std * np.sqrt(mean * (1.0 - sampling_rate)) + 1.0
+    size = int(np.ceil(min(bound, num_records)))
+    return -(-size // multiple_of) * multiple_of
+
+
+class PoissonBatchIterator:
+    """Poisson-sampled batches for DP-SGD: each record joins step ``s``'s batch independently
+    with probability ``sampling_rate``. Batches are padded to one fixed shape, with
+    ``batch[MASK_KEY]: [padded]`` float32 (1 real, 0 padding), so ``jit`` never recompiles.
+
+    A batch larger than the padded size is truncated (counted in ``truncated_batches``); the
+    default padded size makes that a 5-sigma event. The draw for step ``s`` depends only on
+    ``(seed, process, s)``, so the position is just the step and resuming repeats it exactly.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        sampling_rate: float,
+        mesh: Mesh,
+        seed: int = 0,
+        padded_size: int | None = None,
+        transform: BatchTransform | None = None,
+        data_axis: str = "data",
+    ):
+        if not 0 < sampling_rate <= 1:
+            raise ValueError(f"sampling rate must be in (0, 1], got {sampling_rate}")
+        n_proc, proc = jax.process_count(), jax.process_index()
+        n_data = mesh.shape[data_axis]
+        ds = grain.MapDataset.source(source)
+        if n_proc > 1:
+            ds = ds[proc::n_proc]
+        self._ds, self._proc, self._seed = ds, proc, seed
+        self.sampling_rate = sampling_rate
+        local = padded_size // n_proc if padded_size else poisson_padded_size(
+            len(ds), sampling_rate, max(1, n_data // n_proc))
+        if local * n_proc % n_data:
+            raise ValueError(
+                f"privacy.padded_batch_size={padded_size} must be a multiple of the {n_data} "
+                f"devices on the {data_axis!r} axis"
+            )
+        self.padded_size = local * n_proc
+        self._local = local
+        self._transform = transform
+        self._step = 0
+        self.truncated_batches = 0
+        self.sharding = NamedSharding(mesh, PartitionSpec(data_axis))
+
+    def __iter__(self):
+        return self
+
+    def _local_batch(self, step: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self._seed, self._proc, step])
+        chosen = np.flatnonzero(rng.random(len(self._ds)) < self.sampling_rate)
+        if len(chosen) > self._local:
+            self.truncated_batches += 1
+            chosen = chosen[: self._local]
+        mask = np.zeros(self._local, np.float32)
+        mask[: len(chosen)] = 1.0
+        rows = [self._ds[int(i)] for i in chosen]
+        filler = self._ds[0]  # padding rows are real-shaped but weighted 0 by the mask
+        rows += [filler] * (self._local - len(rows))
+        batch = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in filler}
+        if self._transform is not None:
+            batch = self._transform(batch)
+        batch[MASK_KEY] = mask
+        return batch
+
+    def __next__(self) -> dict[str, jax.Array]:
+        local = self._local_batch(self._step)
+        self._step += 1
+        return jax.tree.map(
+            lambda x: jax.make_array_from_process_local_data(self.sharding, np.asarray(x)), local
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        return {"step": self._step, "truncated_batches": self.truncated_batches}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._step = int(state["step"])
+        self.truncated_batches = int(state.get("truncated_batches", 0))

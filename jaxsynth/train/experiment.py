@@ -15,9 +15,10 @@ from flax import nnx
 
 import jaxsynth
 from jaxsynth.config import validate
-from jaxsynth.data import BatchIterator, build_source, scale_images
+from jaxsynth.data import BatchIterator, PoissonBatchIterator, build_source, scale_images
 from jaxsynth.models import build_model
 from jaxsynth.objectives import build_objective
+from jaxsynth.privacy import plan as privacy_plan
 from jaxsynth.train.checkpoint import abstract_like
 from jaxsynth.train.sharding import make_mesh, replicated
 from jaxsynth.train.state import TrainState, init_state, make_optimizer, split_model
@@ -73,6 +74,8 @@ class Experiment:
             build_model, config.model.name, self.data_shape, seed=int(config.get("seed", 0)),
             **_kwargs(config.model),
         )
+        self.private = privacy_plan.is_private(config.get("privacy"))
+        self.privacy: privacy_plan.PrivacyPlan | None = None  # set by plan_privacy()
         abstract = nnx.eval_shape(self._create)
         self.graphdef, self._abs_params, self._abs_model_state = split_model(abstract)
 
@@ -101,6 +104,13 @@ class Experiment:
             batch = {keep: batch[keep]}
             return transform(batch) if transform else batch
 
+        if self.private:
+            if self.privacy is None:
+                self.plan_privacy()
+            return PoissonBatchIterator(
+                self.source, sampling_rate=self.privacy.sampling_rate, mesh=self.mesh,
+                seed=int(self.config.get("seed", 0)), transform=select,
+            )
         return BatchIterator(
             self.source, global_batch_size=int(self.config.train.batch_size), mesh=self.mesh,
             seed=int(self.config.get("seed", 0)), transform=select,
@@ -128,10 +138,23 @@ class Experiment:
         )
         return abstract_like(shapes, replicated(self.mesh))
 
+    def plan_privacy(self, previous_ledger: dict | None = None):
+        """Decide the DP-SGD settings (private configs only); ``previous_ledger`` comes from the
+        checkpoint being resumed."""
+        self.privacy = privacy_plan.make_plan(
+            self.config.privacy, num_records=len(self.source),
+            expected_batch_size=int(self.config.train.batch_size),
+            steps=int(self.config.train.steps), previous=previous_ledger,
+        )
+        return self.privacy
+
     def train_step(self):
+        if self.private and self.privacy is None:
+            self.plan_privacy()
         return make_train_step(
             self.graphdef, self.objective, self.optimizer, mesh=self.mesh,
             root_key=self.root_key, ema_decay=float(self.config.train.get("ema_decay", 0.999)),
+            privacy=self.privacy.dpsgd if self.private else None,
         )
 
     # ---------------------------------------------------------------- identity
@@ -146,6 +169,13 @@ class Experiment:
         """Raise ``ValueError`` if a checkpoint's meta describes another model."""
         mine = self.meta()
         theirs_cfg = meta.get("config", {})
+        if self.private != ("privacy" in meta):
+            have = "a private" if "privacy" in meta else "a non-private"
+            raise ValueError(
+                f"{where} holds {have} checkpoint but this config is "
+                f"{'private' if self.private else 'not private'}; a run cannot switch, use a new "
+                "--workdir"
+            )
         for section in IDENTITY_FIELDS:
             a, b = theirs_cfg.get(section), mine["config"][section]
             if a != b:

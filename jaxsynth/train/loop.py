@@ -19,6 +19,7 @@ import numpy as np
 from clu import parameter_overview
 from tqdm.auto import tqdm
 
+from jaxsynth.privacy import plan as privacy_plan
 from jaxsynth.train.checkpoint import Checkpointer
 from jaxsynth.train.experiment import Experiment
 from jaxsynth.train.writer import MetricWriter
@@ -71,11 +72,14 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
     os.makedirs(workdir, exist_ok=True)
     exp = Experiment(config, mesh=mesh)
     ckpt = Checkpointer(os.path.join(workdir, CHECKPOINT_SUBDIR))
-    batches = exp.batches()
     latest = ckpt.latest_step()
+    previous_meta = ckpt.read_meta(latest) if latest is not None else None
+    if previous_meta is not None:
+        exp.check_compatible(previous_meta, f"--workdir {workdir}")
+    if exp.private:
+        exp.plan_privacy(previous_meta.get("privacy") if previous_meta else None)
+    batches = exp.batches()
     if latest is not None:
-        where = f"--workdir {workdir}"
-        exp.check_compatible(ckpt.read_meta(latest), where)
         state, data_state, _ = ckpt.restore(latest, exp.abstract_state())
         batches.set_state(data_state)
     else:
@@ -92,10 +96,15 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
 
     t = config.train
     total = int(t.steps)
+    stop_reason = "done"
+    if exp.privacy is not None and exp.privacy.max_steps is not None and exp.privacy.max_steps < total:
+        total, stop_reason = exp.privacy.max_steps, "privacy budget"
+    if exp.privacy is not None and is_chief and progress:
+        print(privacy_plan.describe(exp.privacy, total))
     log_every = int(t.get("log_every", 100))
     ckpt_every = int(t.get("checkpoint_every", 1000))
     start = int(jax.device_get(state.step))
-    summary: dict[str, Any] = {"step": start, "resumed_from": start, "stopped_by": "done",
+    summary: dict[str, Any] = {"step": start, "resumed_from": start, "stopped_by": stop_reason,
                                "num_parameters": n_params, "num_devices": exp.mesh.devices.size}
 
     # ------------------------------------------------------------------ loop
@@ -128,9 +137,13 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
                     means = {k: float(np.mean([m[k] for m in host])) for k in host[0]
                              if k != "nonfinite"}
                     last_loss = means.get("loss", last_loss)
+                    if exp.privacy is not None:
+                        means["epsilon"] = exp.privacy.epsilon(done)
                     writer.write_scalars(done, means)
                     pbar.set_postfix(loss=f"{last_loss:.4f}")
                 if done % ckpt_every == 0 or done == total or stop:
+                    if exp.privacy is not None:
+                        meta = {**meta, "privacy": exp.privacy.ledger(done)}
                     ckpt.save(done, state, batches.get_state(), meta)
                 pbar.update(1)
                 summary["step"] = done
@@ -151,6 +164,8 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
         steps_per_second=(ran / (now - t_compiled)) if t_compiled and ran > 0 else None,
         history=_read_history(writer.path) if is_chief else [],
     )
+    if exp.privacy is not None:
+        summary["privacy"] = exp.privacy.ledger(summary["step"])
     if is_chief:
         _write_json(os.path.join(workdir, "metrics.json"), summary)
     return summary

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 DATA_AXIS = "data"
 
@@ -23,7 +23,10 @@ def make_mesh(num_devices: int | None = None, devices: Sequence[jax.Device] | No
         if not 1 <= n <= len(all_devices):
             raise ValueError(f"mesh of {n} devices requested but {len(all_devices)} are available")
         devices = all_devices[:n]
-    return jax.make_mesh((len(devices),), (DATA_AXIS,), devices=list(devices))
+    # Auto axes: shardings propagate through jit (GSPMD) rather than living in the types, so
+    # per-example vmaps and freshly drawn keys mix freely with the sharded batch.
+    return jax.make_mesh((len(devices),), (DATA_AXIS,), devices=list(devices),
+                         axis_types=(AxisType.Auto,))
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

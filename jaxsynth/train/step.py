@@ -12,6 +12,8 @@ import optax
 from flax import nnx
 from jax.sharding import Mesh
 
+from jaxsynth.data.pipeline import MASK_KEY
+from jaxsynth.privacy import DPSGD
 from jaxsynth.train import rng as rng_lib
 from jaxsynth.train.sharding import data_sharded, replicated
 from jaxsynth.train.state import TrainState
@@ -32,23 +34,44 @@ def make_train_step(
     mesh: Mesh,
     root_key: jax.Array,
     ema_decay: float = 0.999,
+    privacy: DPSGD | None = None,
 ) -> Callable[[TrainState, dict[str, jax.Array]], tuple[TrainState, dict[str, jax.Array]]]:
     """Build ``step(state, batch) -> (state, metrics)``, jitted over ``mesh``.
 
     The batch is sharded on the ``data`` axis, the state replicated and donated. A step whose loss
     or gradients are not finite leaves the state unchanged and reports ``metrics["nonfinite"] = 1``
     so the loop can stop with the last good state intact.
+
+    With ``privacy`` the gradient is DP-SGD's (per-example clipped, noised, divided by the expected
+    batch size); the batch must then carry ``batch[MASK_KEY]: [B]`` marking real rows (Poisson
+    batches padded to a fixed shape, see :class:`jaxsynth.data.PoissonBatchIterator`).
     """
 
     def loss_fn(params, model_state, batch, key):
         model = nnx.merge(graphdef, params, model_state)
         return objective.loss(model, batch, key)
 
-    def step(state: TrainState, batch):
+    def gradients(state: TrainState, batch):
         key = rng_lib.stream(root_key, state.step, "noise")
-        (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params, state.model_state, batch, key
+        if privacy is None:
+            (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+                state.params, state.model_state, batch, key
+            )
+            return loss, metrics, grads
+        data = {k: v for k, v in batch.items() if k != MASK_KEY}
+
+        def example_loss(params, example, k):
+            one = jax.tree.map(lambda x: x[None], example)
+            return loss_fn(params, state.model_state, one, k)
+
+        grads, metrics = privacy.private_grad(
+            example_loss, state.params, data, batch[MASK_KEY], key,
+            rng_lib.stream(root_key, state.step, "dp"),
         )
+        return metrics["loss"], metrics, grads
+
+    def step(state: TrainState, batch):
+        loss, metrics, grads = gradients(state, batch)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         d = ema_decay_at(state.step, ema_decay)
