@@ -45,8 +45,10 @@ def epsilon(*, noise_multiplier: float, sampling_rate: float, steps: int, delta:
     0.0
     """
     _check(sampling_rate, steps, delta)
+    if steps == 0:
+        return 0.0
     if noise_multiplier <= 0:
-        return float("inf") if steps > 0 else 0.0
+        return float("inf")
     acc = _accountant(accountant)
     acc.compose(_event(noise_multiplier, sampling_rate, steps))
     return float(acc.get_epsilon(delta))

@@ -1,9 +1,12 @@
 """The same training step on 1 device and on 8 simulated devices gives the same result."""
 
+import os
+
 import jax
 import numpy as np
 
-from helpers import smoke_config
+from helpers import ROOT, smoke_config
+from jaxsynth.config import load_config
 from jaxsynth.train import Experiment, make_mesh, train
 
 
@@ -35,3 +38,23 @@ def test_train_loop_on_eight_devices(tmp_path):
     summary = train(smoke_config("--config.train.batch_size=8", "--config.train.steps=2"),
                     str(tmp_path), progress=False)
     assert summary["step"] == 2 and np.isfinite(summary["final_loss"])
+
+
+def run_private_steps(mesh, n_steps=2):
+    config = load_config(os.path.join(ROOT, "experiments", "digits_ddpm_dp.py") + ":smoke")
+    config.model.channel_mults, config.model.attn_resolutions = (1,), ()
+    config.privacy.noise_multiplier = 1.0
+    config.privacy.epsilon = 0.0
+    exp = Experiment(config, mesh=mesh)
+    state, step, batches = exp.init_state(), exp.train_step(), exp.batches()
+    for _ in range(n_steps):
+        state, metrics = step(state, next(batches))
+    return float(metrics["loss"]), jax.device_get(state.params)
+
+
+def test_private_step_agrees_on_one_and_eight_devices():
+    loss1, params1 = run_private_steps(make_mesh(1))
+    loss8, params8 = run_private_steps(make_mesh(8))
+    np.testing.assert_allclose(loss1, loss8, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(params1), jax.tree.leaves(params8), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
