@@ -56,5 +56,10 @@ def test_private_step_agrees_on_one_and_eight_devices():
     loss1, params1 = run_private_steps(make_mesh(1))
     loss8, params8 = run_private_steps(make_mesh(8))
     np.testing.assert_allclose(loss1, loss8, rtol=1e-5)
-    for a, b in zip(jax.tree.leaves(params1), jax.tree.leaves(params8), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # Adam's first steps move every coordinate by about +-lr (1e-5 during warm-up) whatever the
+    # gradient's size, so a gradient coordinate within float error of 0 (summation order differs
+    # across devices) may step the other way: allow that for a few coordinates, no more.
+    a = np.concatenate([x.ravel() for x in jax.tree.leaves(params1)])
+    b = np.concatenate([x.ravel() for x in jax.tree.leaves(params8)])
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=3e-5)
+    assert np.mean(~np.isclose(a, b, rtol=1e-4, atol=1e-6)) < 0.01
