@@ -1,6 +1,10 @@
 """DP-SGD step time against the non-private step, same model, same batch, one run.
 
-    .venv/bin/python benchmarks/dp_step_speed.py [--repeats 5]
+    .venv/bin/python benchmarks/dp_step_speed.py [--repeats 5] [--opacus-python /tmp/opv/bin/python]
+
+With ``--opacus-python`` (a separate environment with torch and opacus, see
+benchmarks/opacus_mlp_step.py) the same MLP step in PyTorch/Opacus is timed in the same run and
+printed beside ours.
 
 Models: an MLP 64-256-256-2 (tabular-sized) at batch 512 with a cross-entropy loss, and the
 digits U-Net (experiments/digits_ddpm.py) at batch 64 with the denoising loss. The private step
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -75,7 +80,8 @@ def mlp_case(repeats):
         step = make_train_step(graphdef, Classification(), opt, mesh=mesh,
                                root_key=jax.random.key(1), privacy=dp)
         b = batch if dp is None else {**batch, "_mask": jnp.ones(batch_size)}
-        out[name] = time_steps(step, init_state(params, rest, opt), b, repeats)
+        fresh = jax.tree.map(jnp.copy, params)  # the step donates its state
+        out[name] = time_steps(step, init_state(fresh, rest, opt), b, repeats)
     return out
 
 
@@ -97,6 +103,7 @@ def unet_case(repeats):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--opacus-python", default=None, help="python of an env with opacus")
     args = ap.parse_args()
     print(f"devices: {jax.device_count()} x {jax.devices()[0].platform}; jax {jax.__version__}")
     print(f"{'model':34s} {'step':16s} {'ms/step':>9s} {'ratio':>7s}")
@@ -106,6 +113,16 @@ def main():
         base = times["non-private"]
         for name, t in times.items():
             print(f"{label:34s} {name:16s} {t * 1e3:9.2f} {t / base:6.2f}x")
+        if args.opacus_python and label.startswith("MLP"):
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "opacus_mlp_step.py")
+            out = subprocess.run([args.opacus_python, script], capture_output=True, text=True,
+                                 check=True).stdout
+            torch_times = dict(line.split("\t") for line in out.strip().splitlines())
+            torch_base = float(torch_times["torch non-private"])
+            for name, t in torch_times.items():
+                t = float(t)
+                print(f"{label:34s} {name:16s} {t * 1e3:9.2f} {t / torch_base:6.2f}x"
+                      f"   (jaxsynth DP-SGD / this: {times['DP-SGD (vmap)'] / t:.2f})")
 
 
 if __name__ == "__main__":
