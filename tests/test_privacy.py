@@ -2,9 +2,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 from jaxsynth.data import MASK_KEY, ArraySource, PoissonBatchIterator
-from jaxsynth.privacy import DPSGD, clip_to_norm, clipped_grad_sum, epsilon, noise_multiplier_for
+from jaxsynth.privacy import (
+    DPSGD,
+    clip_to_norm,
+    clipped_grad_sum,
+    epsilon,
+    ghost_clipped_grad_sum,
+    noise_multiplier_for,
+    supports_ghost,
+)
 from jaxsynth.train.sharding import make_mesh
 
 
@@ -145,3 +154,98 @@ def test_poisson_batches_have_fixed_shape_right_rate_and_resume():
     again.set_state(state)
     np.testing.assert_array_equal(np.stack(want), np.stack([np.asarray(next(again)["x"])
                                                             for _ in range(3)]))
+
+
+class MLP(nnx.Module):
+    def __init__(self, sizes, rngs, bias=True):
+        pairs = zip(sizes[:-1], sizes[1:], strict=True)
+        self.layers = nnx.List([nnx.Linear(a, b, use_bias=bias, rngs=rngs) for a, b in pairs])
+
+    def __call__(self, x):
+        for layer in self.layers[:-1]:
+            x = nnx.relu(layer(x))
+        return self.layers[-1](x)
+
+
+class Regression:
+    """A deterministic objective (so both DP paths see the very same per-example losses)."""
+
+    def loss(self, model, batch, rng):
+        loss = jnp.mean((model(batch["x"]) - batch["y"]) ** 2)
+        return loss, {"loss": loss}
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("seq_len", [None, 4])
+def test_ghost_path_equals_vmap_path(bias, seq_len):
+    graphdef, params, rest = nnx.split(MLP((5, 16, 3), nnx.Rngs(0), bias), nnx.Param, ...)
+    rng = np.random.default_rng(1)
+    lead = (7,) if seq_len is None else (7, seq_len)
+    x = rng.normal(size=lead + (5,)).astype(np.float32) * np.arange(1, 8).reshape(
+        (7,) + (1,) * len(lead))
+    batch = {"x": jnp.asarray(x), "y": jnp.asarray(rng.normal(size=lead + (3,)), jnp.float32)}
+    mask = jnp.array([1, 1, 1, 0, 1, 1, 1], jnp.float32)
+    obj = Regression()
+    fast, fm = ghost_clipped_grad_sum(graphdef, params, rest, obj.loss, batch, mask,
+                                      jax.random.key(0), l2_clip_norm=1.0)
+
+    def example_loss(p, ex, k):
+        return obj.loss(nnx.merge(graphdef, p, rest), jax.tree.map(lambda v: v[None], ex), k)
+
+    slow, sm = clipped_grad_sum(example_loss, params, batch, mask,
+                                jax.random.split(jax.random.key(0), 7), l2_clip_norm=1.0)
+    for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(slow), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fm["grad_norm_mean"], sm["grad_norm_mean"], rtol=1e-4)
+    assert 0 < float(sm["clip_fraction"]) <= 1
+
+
+def test_ghost_support_is_detected():
+    assert supports_ghost(MLP((3, 4, 2), nnx.Rngs(0)))
+
+    class WithNorm(nnx.Module):
+        def __init__(self, rngs):
+            self.dense = nnx.Linear(3, 4, rngs=rngs)
+            self.norm = nnx.LayerNorm(4, rngs=rngs)
+
+    assert not supports_ghost(WithNorm(nnx.Rngs(0)))
+    from jaxsynth.models import build_model
+
+    assert not supports_ghost(build_model("unet", (8, 8, 1), channels=8, num_heads=2))
+
+
+def test_a_dense_layer_used_twice_is_refused():
+    class Tied(nnx.Module):
+        def __init__(self, rngs):
+            self.dense = nnx.Linear(3, 3, rngs=rngs)
+
+        def __call__(self, x):
+            return self.dense(self.dense(x))
+
+    graphdef, params, rest = nnx.split(Tied(nnx.Rngs(0)), nnx.Param, ...)
+    batch = {"x": jnp.ones((2, 3)), "y": jnp.ones((2, 3))}
+    with pytest.raises(ValueError, match="more than once"):
+        ghost_clipped_grad_sum(graphdef, params, rest, Regression().loss, batch, jnp.ones(2),
+                               jax.random.key(0), l2_clip_norm=1.0)
+
+
+def test_private_train_step_fast_and_vmap_paths_agree():
+    import optax
+
+    from jaxsynth.train import make_train_step
+    from jaxsynth.train.state import init_state
+
+    graphdef, params, rest = nnx.split(MLP((5, 8, 2), nnx.Rngs(0)), nnx.Param, ...)
+    batch = {"x": jnp.asarray(np.random.default_rng(0).normal(size=(6, 5)), jnp.float32),
+             "y": jnp.zeros((6, 2)), MASK_KEY: jnp.array([1, 1, 1, 1, 0, 0], jnp.float32)}
+    out = []
+    for fast in (True, False):
+        dp = DPSGD(l2_clip_norm=0.5, noise_multiplier=1.0, expected_batch_size=4.0,
+                   fast_path=fast)
+        step = make_train_step(graphdef, Regression(), optax.sgd(0.1), mesh=make_mesh(1),
+                               root_key=jax.random.key(3), privacy=dp)
+        fresh = jax.tree.map(jnp.copy, params)
+        state, _ = step(init_state(fresh, rest, optax.sgd(0.1)), batch)
+        out.append(jax.device_get(state.params))
+    for a, b in zip(jax.tree.leaves(out[0]), jax.tree.leaves(out[1]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

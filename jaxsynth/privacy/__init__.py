@@ -3,6 +3,7 @@
 from jaxsynth.privacy.accounting import epsilon, noise_multiplier_for
 from jaxsynth.privacy.clipping import clip_to_norm, clipped_grad_sum
 from jaxsynth.privacy.dpsgd import DPSGD, add_gaussian_noise
+from jaxsynth.privacy.ghost import ghost_clipped_grad_sum, supports_ghost
 
 __all__ = [
     "DPSGD",
@@ -10,5 +11,7 @@ __all__ = [
     "clip_to_norm",
     "clipped_grad_sum",
     "epsilon",
+    "ghost_clipped_grad_sum",
     "noise_multiplier_for",
+    "supports_ghost",
 ]

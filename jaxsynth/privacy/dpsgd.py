@@ -24,12 +24,15 @@ class DPSGD:
       noise_multiplier: ``sigma``; the noise on the sum has std ``sigma * C``.
       expected_batch_size: ``q * N`` for Poisson sampling at rate ``q`` over ``N`` records.
       microbatch_size: examples per chunk of per-example gradients (``None``: whole batch).
+      fast_path: use ghost norms and book-keeping (:mod:`jaxsynth.privacy.ghost`) when every
+        layer of the model supports it; the training step falls back to ``vmap`` otherwise.
     """
 
     l2_clip_norm: float
     noise_multiplier: float
     expected_batch_size: float
     microbatch_size: int | None = None
+    fast_path: bool = True
 
     def __post_init__(self):
         if not self.l2_clip_norm > 0:
@@ -51,9 +54,13 @@ class DPSGD:
             loss_fn, params, batch, mask, keys, l2_clip_norm=self.l2_clip_norm,
             microbatch_size=self.microbatch_size,
         )
-        noisy = add_gaussian_noise(total, self.noise_multiplier * self.l2_clip_norm, noise_key)
-        grads = jax.tree.map(lambda g: g / self.expected_batch_size, noisy)
-        return grads, {**metrics, "batch_size_realised": mask.sum()}
+        return self.noisy_mean(total, noise_key), {**metrics, "batch_size_realised": mask.sum()}
+
+    def noisy_mean(self, clipped_sum: Any, noise_key: jax.Array) -> Any:
+        """Add the calibrated noise to a sum of clipped gradients; divide by the expected size."""
+        noisy = add_gaussian_noise(clipped_sum, self.noise_multiplier * self.l2_clip_norm,
+                                   noise_key)
+        return jax.tree.map(lambda g: g / self.expected_batch_size, noisy)
 
 
 def add_gaussian_noise(tree: Any, std: float, key: jax.Array) -> Any:

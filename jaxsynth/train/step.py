@@ -14,6 +14,7 @@ from jax.sharding import Mesh
 
 from jaxsynth.data.pipeline import MASK_KEY
 from jaxsynth.privacy import DPSGD
+from jaxsynth.privacy.ghost import ghost_clipped_grad_sum, supports_ghost
 from jaxsynth.train import rng as rng_lib
 from jaxsynth.train.sharding import data_sharded, replicated
 from jaxsynth.train.state import TrainState
@@ -58,16 +59,24 @@ def make_train_step(
                 state.params, state.model_state, batch, key
             )
             return loss, metrics, grads
-        data = {k: v for k, v in batch.items() if k != MASK_KEY}
+        data, mask = {k: v for k, v in batch.items() if k != MASK_KEY}, batch[MASK_KEY]
+        dp_key = rng_lib.stream(root_key, state.step, "dp")
+        # Chosen while tracing: the fast path when every layer supports it, else vmap.
+        if privacy.fast_path and supports_ghost(nnx.merge(graphdef, state.params,
+                                                          state.model_state)):
+            total, metrics = ghost_clipped_grad_sum(
+                graphdef, state.params, state.model_state, objective.loss, data, mask, key,
+                l2_clip_norm=privacy.l2_clip_norm,
+            )
+            grads = privacy.noisy_mean(total, dp_key)
+            metrics = {**metrics, "batch_size_realised": mask.sum()}
+            return metrics["loss"], metrics, grads
 
         def example_loss(params, example, k):
             one = jax.tree.map(lambda x: x[None], example)
             return loss_fn(params, state.model_state, one, k)
 
-        grads, metrics = privacy.private_grad(
-            example_loss, state.params, data, batch[MASK_KEY], key,
-            rng_lib.stream(root_key, state.step, "dp"),
-        )
+        grads, metrics = privacy.private_grad(example_loss, state.params, data, mask, key, dp_key)
         return metrics["loss"], metrics, grads
 
     def step(state: TrainState, batch):

@@ -1,0 +1,154 @@
+"""The fast DP-SGD path for models built of dense layers: per-example gradient norms without
+per-example gradients ("ghost norms", Goodfellow 2015; Li et al. 2022), then the clipped sum
+formed directly from activations and clip-weighted output gradients (book-keeping, Bu et al.
+2023).
+
+For a dense layer ``y = a W + b`` and example ``i`` with inputs ``a_i: [T, in]`` and output
+gradients ``g_i: [T, out]`` (``T = 1`` for plain vectors), the per-example gradient is
+``a_i^T g_i`` with squared Frobenius norm ``sum_{t,s} (a_it . a_is)(g_it . g_is)`` (for ``T = 1``
+simply ``|a_i|^2 |g_i|^2``), and the bias gradient is ``sum_t g_it``. The clipped sum is
+``sum_i c_i a_i^T g_i`` with ``c_i = mask_i * min(1, C / |grad_i|)``: one contraction per layer,
+no ``[batch, parameters]`` array.
+
+Output gradients come from one backward pass with respect to zero perturbations added to every
+dense layer's output. The path applies when every parameter of the model belongs to an
+``nnx.Linear`` that runs once per forward pass; :func:`supports_ghost` tells, and the training step
+falls back to the ``vmap`` path otherwise. The per-example loss must depend only on its own
+example (true of every objective here, whose batch losses are means over examples).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+_RECORDERS: list[_Recorder] = []
+
+
+class _Recorder:
+    def __init__(self, paths: dict[int, tuple], perturb: dict[tuple, jax.Array] | None):
+        self.paths, self.perturb = paths, perturb
+        self.inputs: dict[tuple, jax.Array] = {}
+        self.calls: dict[tuple, int] = {}
+
+
+class _RecordingLinear(nnx.Linear):
+    """``nnx.Linear`` that records its input and adds the recorder's perturbation."""
+
+    def __call__(self, x):
+        y = super().__call__(x)
+        rec = _RECORDERS[-1]
+        path = rec.paths[id(self)]
+        rec.calls[path] = rec.calls.get(path, 0) + 1
+        rec.inputs[path] = x
+        if rec.perturb is not None:
+            y = y + rec.perturb[path]
+        return y
+
+
+def _linear_paths(model: nnx.Module) -> dict[tuple, nnx.Linear]:
+    return {path: node for path, node in nnx.iter_graph(model) if type(node) is nnx.Linear}
+
+
+def supports_ghost(model: nnx.Module) -> bool:
+    """True when every ``nnx.Param`` of ``model`` is the kernel or bias of an ``nnx.Linear``."""
+    linears = set(_linear_paths(model))
+    params = [path for path, node in nnx.iter_graph(model) if isinstance(node, nnx.Param)]
+    return bool(params) and all(p[:-1] in linears and p[-1] in ("kernel", "bias") for p in params)
+
+
+def _set(tree: dict, path: tuple, value: Any) -> None:
+    for key in path[:-1]:
+        tree = tree[key]
+    tree[path[-1]] = value
+
+
+def ghost_clipped_grad_sum(
+    graphdef: nnx.GraphDef,
+    params: nnx.State,
+    model_state: nnx.State,
+    batch_loss,
+    batch: Any,
+    mask: jax.Array,
+    key: jax.Array,
+    *,
+    l2_clip_norm: float,
+) -> tuple[nnx.State, dict[str, jax.Array]]:
+    """``sum_i mask_i * clip(grad_i)`` for a dense-only model, as :func:`clipped_grad_sum` gives.
+
+    ``batch_loss(model, batch, key) -> (mean loss over the batch, metrics)``; ``mask: [B]``.
+    Raises ``ValueError`` if a dense layer runs more than once in a forward pass.
+    """
+    size = mask.shape[0]
+
+    def run(perturb):
+        model = nnx.merge(graphdef, params, model_state)
+        linears = _linear_paths(model)
+        for node in linears.values():
+            node.__class__ = _RecordingLinear
+        rec = _Recorder({id(n): p for p, n in linears.items()}, perturb)
+        _RECORDERS.append(rec)
+        try:
+            loss, metrics = batch_loss(model, batch, key)
+        finally:
+            _RECORDERS.pop()
+        shared = [p for p, n in rec.calls.items() if n > 1]
+        if shared:
+            raise ValueError(f"dense layer(s) {shared} run more than once per forward pass; "
+                             "the ghost-norm path needs each layer once (use the vmap path)")
+        # The batch loss is a mean: scale to a sum so output grads are per-example grads.
+        return loss * size, (rec.inputs, loss, metrics)
+
+    shapes = jax.eval_shape(lambda: run(None)[1][0])
+    zeros = {p: jnp.zeros(a.shape[:-1] + (_out_features(graphdef, params, p),), a.dtype)
+             for p, a in shapes.items()}
+    out_grads, (inputs, loss, metrics) = jax.grad(run, has_aux=True)(zeros)
+
+    sq_norms = jnp.zeros((size,), jnp.float32)
+    flat = {}
+    for path, a in inputs.items():
+        g = out_grads[path]
+        a2, g2 = a.reshape(size, -1, a.shape[-1]), g.reshape(size, -1, g.shape[-1])
+        if a2.shape[1] == 1:
+            sq_norms += jnp.sum(a2[:, 0] ** 2, -1) * jnp.sum(g2[:, 0] ** 2, -1)
+        else:
+            sq_norms += jnp.einsum("bts,bts->b", jnp.einsum("bti,bsi->bts", a2, a2),
+                                   jnp.einsum("bto,bso->bts", g2, g2))
+        flat[path] = (a2, g2)
+        if _has_bias(params, path):
+            sq_norms += jnp.sum(jnp.sum(g2, axis=1) ** 2, -1)
+    norms = jnp.sqrt(sq_norms)
+    weights = mask * jnp.minimum(1.0, l2_clip_norm / jnp.maximum(norms, 1e-12))
+
+    grads = jax.tree.map(jnp.zeros_like, params.to_pure_dict())
+    for path, (a2, g2) in flat.items():
+        _set(grads, path + ("kernel",), jnp.einsum("b,bti,bto->io", weights, a2, g2))
+        if _has_bias(params, path):
+            _set(grads, path + ("bias",), jnp.einsum("b,bto->o", weights, g2))
+    out = jax.tree.map(lambda x: x, params)
+    nnx.replace_by_pure_dict(out, grads)
+    real = jnp.maximum(mask.sum(), 1.0)
+    return out, {
+        "loss": loss,
+        "clip_fraction": jnp.sum((norms > l2_clip_norm) * mask) / real,
+        "grad_norm_mean": jnp.sum(norms * mask) / real,
+    }
+
+
+def _node(params: nnx.State, path: tuple):
+    node = params
+    for key in path:
+        node = node[key]
+    return node
+
+
+def _has_bias(params: nnx.State, path: tuple) -> bool:
+    return "bias" in _node(params, path)
+
+
+def _out_features(graphdef, params: nnx.State, path: tuple) -> int:
+    del graphdef
+    return int(_node(params, path)["kernel"].shape[-1])
