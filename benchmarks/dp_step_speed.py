@@ -29,20 +29,10 @@ from flax import nnx
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from jaxsynth.config import load_config  # noqa: E402
+from jaxsynth.models import MLP  # noqa: E402
 from jaxsynth.privacy import DPSGD  # noqa: E402
 from jaxsynth.train import Experiment, make_mesh, make_train_step  # noqa: E402
 from jaxsynth.train.state import init_state, split_model  # noqa: E402
-
-
-class MLP(nnx.Module):
-    def __init__(self, sizes, rngs):
-        pairs = zip(sizes[:-1], sizes[1:], strict=True)
-        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in pairs])
-
-    def __call__(self, x):
-        for layer in self.layers[:-1]:
-            x = nnx.relu(layer(x))
-        return self.layers[-1](x)
 
 
 class Classification:
@@ -70,7 +60,7 @@ def time_steps(step, state, batch, repeats, n=10):
 
 def mlp_case(repeats):
     mesh, batch_size = make_mesh(1), 512
-    model = MLP((64, 256, 256, 2), nnx.Rngs(0))
+    model = MLP((64, 256, 256, 2), rngs=nnx.Rngs(0))
     graphdef, params, rest = split_model(model)
     opt = optax.adam(1e-3)
     k1, k2 = jax.random.split(jax.random.key(0))

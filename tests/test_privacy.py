@@ -5,6 +5,7 @@ import pytest
 from flax import nnx
 
 from jaxsynth.data import MASK_KEY, ArraySource, PoissonBatchIterator
+from jaxsynth.models import MLP
 from jaxsynth.privacy import (
     DPSGD,
     clip_to_norm,
@@ -156,17 +157,6 @@ def test_poisson_batches_have_fixed_shape_right_rate_and_resume():
                                                             for _ in range(3)]))
 
 
-class MLP(nnx.Module):
-    def __init__(self, sizes, rngs, bias=True):
-        pairs = zip(sizes[:-1], sizes[1:], strict=True)
-        self.layers = nnx.List([nnx.Linear(a, b, use_bias=bias, rngs=rngs) for a, b in pairs])
-
-    def __call__(self, x):
-        for layer in self.layers[:-1]:
-            x = nnx.relu(layer(x))
-        return self.layers[-1](x)
-
-
 class Regression:
     """A deterministic objective (so both DP paths see the very same per-example losses)."""
 
@@ -178,7 +168,7 @@ class Regression:
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("seq_len", [None, 4])
 def test_ghost_path_equals_vmap_path(bias, seq_len):
-    graphdef, params, rest = nnx.split(MLP((5, 16, 3), nnx.Rngs(0), bias), nnx.Param, ...)
+    graphdef, params, rest = nnx.split(MLP((5, 16, 3), use_bias=bias, rngs=nnx.Rngs(0)), nnx.Param, ...)
     rng = np.random.default_rng(1)
     lead = (7,) if seq_len is None else (7, seq_len)
     x = rng.normal(size=lead + (5,)).astype(np.float32) * np.arange(1, 8).reshape(
@@ -201,7 +191,7 @@ def test_ghost_path_equals_vmap_path(bias, seq_len):
 
 
 def test_ghost_support_is_detected():
-    assert supports_ghost(MLP((3, 4, 2), nnx.Rngs(0)))
+    assert supports_ghost(MLP((3, 4, 2), rngs=nnx.Rngs(0)))
 
     class WithNorm(nnx.Module):
         def __init__(self, rngs):
@@ -235,7 +225,7 @@ def test_private_train_step_fast_and_vmap_paths_agree():
     from jaxsynth.train import make_train_step
     from jaxsynth.train.state import init_state
 
-    graphdef, params, rest = nnx.split(MLP((5, 8, 2), nnx.Rngs(0)), nnx.Param, ...)
+    graphdef, params, rest = nnx.split(MLP((5, 8, 2), rngs=nnx.Rngs(0)), nnx.Param, ...)
     batch = {"x": jnp.asarray(np.random.default_rng(0).normal(size=(6, 5)), jnp.float32),
              "y": jnp.zeros((6, 2)), MASK_KEY: jnp.array([1, 1, 1, 1, 0, 0], jnp.float32)}
     out = []

@@ -20,6 +20,13 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 BatchTransform = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
+def process_slice(source: Any) -> grain.MapDataset:
+    """This process's records: every ``process_count``-th one from ``process_index``."""
+    ds = grain.MapDataset.source(source)
+    n_proc = jax.process_count()
+    return ds[jax.process_index()::n_proc] if n_proc > 1 else ds
+
+
 def scale_images(key: str = "image") -> BatchTransform:
     """Map ``batch[key]`` from ``[0, 1]`` to ``[-1, 1]``, the scale diffusion models train in."""
 
@@ -42,7 +49,7 @@ class BatchIterator:
         transform: BatchTransform | None = None,
         data_axis: str = "data",
     ):
-        n_proc, proc = jax.process_count(), jax.process_index()
+        n_proc = jax.process_count()
         n_data = mesh.shape[data_axis]
         if global_batch_size <= 0 or global_batch_size % n_data:
             raise ValueError(
@@ -54,9 +61,7 @@ class BatchIterator:
                 f"train.batch_size={global_batch_size} must divide evenly over {n_proc} processes"
             )
         local_batch = global_batch_size // n_proc
-        ds = grain.MapDataset.source(source)
-        if n_proc > 1:
-            ds = ds[proc::n_proc]
+        ds = process_slice(source)
         if len(ds) < local_batch:
             raise ValueError(
                 f"the data set has {len(ds)} records per process, fewer than one batch of "
@@ -127,9 +132,7 @@ class PoissonBatchIterator:
             raise ValueError(f"sampling rate must be in (0, 1], got {sampling_rate}")
         n_proc, proc = jax.process_count(), jax.process_index()
         n_data = mesh.shape[data_axis]
-        ds = grain.MapDataset.source(source)
-        if n_proc > 1:
-            ds = ds[proc::n_proc]
+        ds = process_slice(source)
         self._ds, self._proc, self._seed = ds, proc, seed
         self.sampling_rate = sampling_rate
         local = padded_size // n_proc if padded_size else poisson_padded_size(
