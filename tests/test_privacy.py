@@ -8,6 +8,7 @@ from jaxsynth.data import MASK_KEY, ArraySource, PoissonBatchIterator
 from jaxsynth.models import MLP
 from jaxsynth.privacy import (
     DPSGD,
+    clip_per_parameter,
     clip_to_norm,
     clipped_grad_sum,
     epsilon,
@@ -239,3 +240,32 @@ def test_private_train_step_fast_and_vmap_paths_agree():
         out.append(jax.device_get(state.params))
     for a, b in zip(jax.tree.leaves(out[0]), jax.tree.leaves(out[1]), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("seq_len", [None, 3])
+def test_per_layer_clipping_bounds_each_array_and_both_paths_agree(seq_len):
+    graphdef, params, rest = nnx.split(MLP((4, 6, 2), rngs=nnx.Rngs(1)), nnx.Param, ...)
+    rng = np.random.default_rng(2)
+    lead = (5,) if seq_len is None else (5, seq_len)
+    batch = {"x": jnp.asarray(rng.normal(size=lead + (4,)) * 10, jnp.float32),
+             "y": jnp.asarray(rng.normal(size=lead + (2,)), jnp.float32)}
+    obj, clip, mask = Regression(), 0.8, jnp.ones(5)
+
+    def example_loss(p, ex, k):
+        return obj.loss(nnx.merge(graphdef, p, rest), jax.tree.map(lambda v: v[None], ex), k)
+
+    # Every per-example, per-array clipped gradient is within C / sqrt(J).
+    n_arrays = len(jax.tree.leaves(params))
+    for i in range(5):
+        g = jax.grad(lambda p, i=i: example_loss(p, jax.tree.map(lambda v: v[i], batch), None)[0])(
+            params)
+        clipped, _ = clip_per_parameter(g, clip)
+        for leaf in jax.tree.leaves(clipped):
+            assert float(jnp.sqrt(jnp.sum(leaf**2))) <= clip / np.sqrt(n_arrays) * (1 + 1e-5)
+    slow, _ = clipped_grad_sum(example_loss, params, batch, mask,
+                               jax.random.split(jax.random.key(0), 5), l2_clip_norm=clip,
+                               per_layer=True)
+    fast, _ = ghost_clipped_grad_sum(graphdef, params, rest, obj.loss, batch, mask,
+                                     jax.random.key(0), l2_clip_norm=clip, per_layer=True)
+    for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(slow), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -31,6 +31,24 @@ def clip_to_norm(tree: Any, l2_clip_norm: float) -> tuple[Any, jax.Array]:
     return jax.tree.map(lambda g: g * scale.astype(g.dtype), tree), norm
 
 
+def clip_per_parameter(tree: Any, l2_clip_norm: float) -> tuple[Any, jax.Array]:
+    """Per-layer clipping: each of the ``J`` parameter arrays is clipped to ``C / sqrt(J)``, so
+    the whole gradient still has norm at most ``C`` (same sensitivity, same accounting).
+    Returns (tree, global norm before clipping).
+
+    >>> clipped, norm = clip_per_parameter({"a": jnp.array([3.0, 4.0]), "b": jnp.array([0.1])}, 2.0)
+    >>> round(float(optax.global_norm({"a": clipped["a"]})), 4), round(float(clipped["b"][0]), 4)
+    (1.4142, 0.1)
+    """
+    leaves, treedef = jax.tree.flatten(tree)
+    bound = l2_clip_norm / jnp.sqrt(float(len(leaves)))
+    out = []
+    for g in leaves:
+        norm = jnp.sqrt(jnp.sum(g.astype(jnp.float32) ** 2))
+        out.append(g * jnp.minimum(1.0, bound / jnp.maximum(norm, 1e-12)).astype(g.dtype))
+    return jax.tree.unflatten(treedef, out), optax.global_norm(tree)
+
+
 def clipped_grad_sum(
     loss_fn: ExampleLoss,
     params: Any,
@@ -40,20 +58,24 @@ def clipped_grad_sum(
     *,
     l2_clip_norm: float,
     microbatch_size: int | None = None,
+    per_layer: bool = False,
 ) -> tuple[Any, dict[str, jax.Array]]:
     """``sum_i mask_i * clip(grad loss_fn(params, batch[i], keys[i]))`` over the batch.
 
     ``batch``: pytree of ``[B, ...]`` arrays; ``mask``: ``[B]`` of 0/1; ``keys``: ``[B]`` keys.
     ``microbatch_size`` (dividing ``B``) bounds memory: per-example gradients are materialised
-    for one chunk at a time inside a ``lax.scan``. Returns the summed clipped gradients and
-    ``{"loss": masked mean loss, "clip_fraction": share of real examples that were clipped,
-    "grad_norm_mean": mean per-example norm before clipping}``.
+    for one chunk at a time inside a ``lax.scan``. ``per_layer`` clips each parameter array to
+    ``l2_clip_norm / sqrt(number of arrays)`` (:func:`clip_per_parameter`). Returns the summed
+    clipped gradients and ``{"loss": masked mean loss, "clip_fraction": share of real examples
+    whose whole gradient exceeded the bound, "grad_norm_mean": mean per-example norm before
+    clipping}``.
     """
     grad_fn = jax.grad(loss_fn, has_aux=True)
 
     def one(example, key):
         g, metrics = grad_fn(params, example, key)
-        g, norm = clip_to_norm(g, l2_clip_norm)
+        clip = clip_per_parameter if per_layer else clip_to_norm
+        g, norm = clip(g, l2_clip_norm)
         return g, norm, metrics["loss"]
 
     def chunk(args):

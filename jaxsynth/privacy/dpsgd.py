@@ -26,6 +26,8 @@ class DPSGD:
       microbatch_size: examples per chunk of per-example gradients (``None``: whole batch).
       fast_path: use ghost norms and book-keeping (:mod:`jaxsynth.privacy.ghost`) when every
         layer of the model supports it; the training step falls back to ``vmap`` otherwise.
+      per_layer: clip each parameter array to ``l2_clip_norm / sqrt(number of arrays)`` instead
+        of the whole gradient to ``l2_clip_norm`` (same sensitivity).
     """
 
     l2_clip_norm: float
@@ -33,6 +35,7 @@ class DPSGD:
     expected_batch_size: float
     microbatch_size: int | None = None
     fast_path: bool = True
+    per_layer: bool = False
 
     def __post_init__(self):
         if not self.l2_clip_norm > 0:
@@ -52,7 +55,7 @@ class DPSGD:
         keys = jax.random.split(example_key, mask.shape[0])
         total, metrics = clipped_grad_sum(
             loss_fn, params, batch, mask, keys, l2_clip_norm=self.l2_clip_norm,
-            microbatch_size=self.microbatch_size,
+            microbatch_size=self.microbatch_size, per_layer=self.per_layer,
         )
         return self.noisy_mean(total, noise_key), {**metrics, "batch_size_realised": mask.sum()}
 

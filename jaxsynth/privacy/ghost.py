@@ -76,10 +76,12 @@ def ghost_clipped_grad_sum(
     key: jax.Array,
     *,
     l2_clip_norm: float,
+    per_layer: bool = False,
 ) -> tuple[nnx.State, dict[str, jax.Array]]:
     """``sum_i mask_i * clip(grad_i)`` for a dense-only model, as :func:`clipped_grad_sum` gives.
 
     ``batch_loss(model, batch, key) -> (mean loss over the batch, metrics)``; ``mask: [B]``.
+    ``per_layer`` clips each parameter array to ``l2_clip_norm / sqrt(number of arrays)``.
     Raises ``ValueError`` if a dense layer runs more than once in a forward pass.
     """
     size = mask.shape[0]
@@ -107,27 +109,35 @@ def ghost_clipped_grad_sum(
              for p, a in shapes.items()}
     out_grads, (inputs, loss, metrics) = jax.grad(run, has_aux=True)(zeros)
 
-    sq_norms = jnp.zeros((size,), jnp.float32)
+    # Squared per-example norms of each parameter array: {(path, "kernel"|"bias"): [B]}.
+    sq = {}
     flat = {}
     for path, a in inputs.items():
         g = out_grads[path]
         a2, g2 = a.reshape(size, -1, a.shape[-1]), g.reshape(size, -1, g.shape[-1])
         if a2.shape[1] == 1:
-            sq_norms += jnp.sum(a2[:, 0] ** 2, -1) * jnp.sum(g2[:, 0] ** 2, -1)
+            sq[path, "kernel"] = jnp.sum(a2[:, 0] ** 2, -1) * jnp.sum(g2[:, 0] ** 2, -1)
         else:
-            sq_norms += jnp.einsum("bts,bts->b", jnp.einsum("bti,bsi->bts", a2, a2),
-                                   jnp.einsum("bto,bso->bts", g2, g2))
-        flat[path] = (a2, g2)
+            sq[path, "kernel"] = jnp.einsum("bts,bts->b", jnp.einsum("bti,bsi->bts", a2, a2),
+                                            jnp.einsum("bto,bso->bts", g2, g2))
         if _has_bias(params, path):
-            sq_norms += jnp.sum(jnp.sum(g2, axis=1) ** 2, -1)
-    norms = jnp.sqrt(sq_norms)
-    weights = mask * jnp.minimum(1.0, l2_clip_norm / jnp.maximum(norms, 1e-12))
+            sq[path, "bias"] = jnp.sum(jnp.sum(g2, axis=1) ** 2, -1)
+        flat[path] = (a2, g2)
+    norms = jnp.sqrt(sum(sq.values()))
+    if per_layer:
+        bound = l2_clip_norm / jnp.sqrt(float(len(sq)))
+        weights = {k: mask * jnp.minimum(1.0, bound / jnp.maximum(jnp.sqrt(v), 1e-12))
+                   for k, v in sq.items()}
+    else:
+        w = mask * jnp.minimum(1.0, l2_clip_norm / jnp.maximum(norms, 1e-12))
+        weights = dict.fromkeys(sq, w)
 
     grads = jax.tree.map(jnp.zeros_like, params.to_pure_dict())
     for path, (a2, g2) in flat.items():
-        _set(grads, path + ("kernel",), jnp.einsum("b,bti,bto->io", weights, a2, g2))
+        _set(grads, path + ("kernel",),
+             jnp.einsum("b,bti,bto->io", weights[path, "kernel"], a2, g2))
         if _has_bias(params, path):
-            _set(grads, path + ("bias",), jnp.einsum("b,bto->o", weights, g2))
+            _set(grads, path + ("bias",), jnp.einsum("b,bto->o", weights[path, "bias"], g2))
     out = jax.tree.map(lambda x: x, params)
     nnx.replace_by_pure_dict(out, grads)
     real = jnp.maximum(mask.sum(), 1.0)

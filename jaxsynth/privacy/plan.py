@@ -3,7 +3,8 @@
 ``config.privacy`` fields: ``epsilon`` (target budget, 0 = none), ``noise_multiplier`` (0 =
 calibrate it from ``epsilon``), ``delta``, ``l2_clip_norm``, ``accountant`` (``"rdp"`` or
 ``"pld"``), ``microbatch_size`` (0 = whole batch), ``fast_path`` (ghost norms where the model
-allows, default true). Training is private when ``epsilon`` or
+allows, default true), ``per_layer`` (clip each parameter array to ``l2_clip_norm /
+sqrt(arrays)``, default false). Training is private when ``epsilon`` or
 ``noise_multiplier`` is positive. ``train.batch_size`` is then the *expected* batch size: each
 record joins a step's batch with probability ``q = batch_size / num_records``.
 
@@ -21,7 +22,7 @@ from jaxsynth.privacy.accounting import ACCOUNTANTS, epsilon, noise_multiplier_f
 from jaxsynth.privacy.dpsgd import DPSGD
 
 FIELDS = ("epsilon", "noise_multiplier", "delta", "l2_clip_norm", "accountant", "microbatch_size",
-          "fast_path")
+          "fast_path", "per_layer")
 
 
 def is_private(section: Any) -> bool:
@@ -104,6 +105,7 @@ def make_plan(section: Any, *, num_records: int, expected_batch_size: int, steps
         expected_batch_size=float(expected_batch_size),
         microbatch_size=int(section.get("microbatch_size", 0)) or None,
         fast_path=bool(section.get("fast_path", True)),
+        per_layer=bool(section.get("per_layer", False)),
     )
     plan = PrivacyPlan(dpsgd, q, delta, accountant, target, None)
     if target is not None:

@@ -66,7 +66,7 @@ def make_train_step(
                                                           state.model_state)):
             total, metrics = ghost_clipped_grad_sum(
                 graphdef, state.params, state.model_state, objective.loss, data, mask, key,
-                l2_clip_norm=privacy.l2_clip_norm,
+                l2_clip_norm=privacy.l2_clip_norm, per_layer=privacy.per_layer,
             )
             grads = privacy.noisy_mean(total, dp_key)
             metrics = {**metrics, "batch_size_realised": mask.sum()}
