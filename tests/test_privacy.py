@@ -269,3 +269,25 @@ def test_per_layer_clipping_bounds_each_array_and_both_paths_agree(seq_len):
                                      jax.random.key(0), l2_clip_norm=clip, per_layer=True)
     for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(slow), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_poisson_batches_from_any_indexable_source_match_array_gathers():
+    class RowSource:  # not an ArraySource: records come one by one
+        def __init__(self, n):
+            self.n = n
+
+        def __len__(self):
+            return self.n
+
+        def __getitem__(self, i):
+            return {"x": np.float32(i)}
+
+    kw = dict(sampling_rate=0.1, mesh=make_mesh(1), seed=4)
+    a = PoissonBatchIterator(ArraySource({"x": np.arange(100, dtype=np.float32)}), **kw)
+    b = PoissonBatchIterator(RowSource(100), **kw)
+    for _ in range(5):
+        ba, bb = next(a), next(b)
+        np.testing.assert_array_equal(np.asarray(ba["x"]), np.asarray(bb["x"]))
+        np.testing.assert_array_equal(np.asarray(ba[MASK_KEY]), np.asarray(bb[MASK_KEY]))
+        real = np.asarray(ba["x"])[np.asarray(ba[MASK_KEY]) == 1]
+        assert len(set(real.tolist())) == len(real)  # no record twice in one batch

@@ -17,6 +17,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxsynth.data.sources import ArraySource
+
 BatchTransform = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
@@ -134,6 +136,7 @@ class PoissonBatchIterator:
         n_data = mesh.shape[data_axis]
         ds = process_slice(source)
         self._ds, self._proc, self._seed = ds, proc, seed
+        self._source, self._n_proc = source, n_proc
         self.sampling_rate = sampling_rate
         local = padded_size // n_proc if padded_size else poisson_padded_size(
             len(ds), sampling_rate, max(1, n_data // n_proc))
@@ -160,10 +163,14 @@ class PoissonBatchIterator:
             chosen = chosen[: self._local]
         mask = np.zeros(self._local, np.float32)
         mask[: len(chosen)] = 1.0
-        rows = [self._ds[int(i)] for i in chosen]
-        filler = self._ds[0]  # padding rows are real-shaped but weighted 0 by the mask
-        rows += [filler] * (self._local - len(rows))
-        batch = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in filler}
+        # Padding rows repeat the slice's first record; the mask weights them 0.
+        local_idx = np.concatenate([chosen, np.zeros(self._local - len(chosen), np.int64)])
+        global_idx = self._proc + self._n_proc * local_idx
+        if isinstance(self._source, ArraySource):  # one gather per array, no per-row loop
+            batch = {k: v[global_idx] for k, v in self._source.arrays.items()}
+        else:
+            rows = [self._source[int(i)] for i in global_idx]
+            batch = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
         if self._transform is not None:
             batch = self._transform(batch)
         batch[MASK_KEY] = mask
