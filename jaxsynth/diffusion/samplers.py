@@ -63,8 +63,7 @@ def ddpm_step(model_fn, schedule, x, t, t_prev, key, *, prediction, clip_denoise
     """
     del t_prev, eta
     tb = jnp.full((x.shape[0],), t, jnp.int32)
-    eps, x0 = model_predictions(model_fn(x, tb), x, tb, schedule, prediction, clip_denoised)
-    del eps
+    _, x0 = model_predictions(model_fn(x, tb), x, tb, schedule, prediction, clip_denoised)
     ab_t, ab_prev = schedule.alpha_bar(t), schedule.alpha_bar(t - 1)
     beta = schedule.betas[t]
     coef_x0 = beta * jnp.sqrt(ab_prev) / (1.0 - ab_t)

@@ -60,10 +60,14 @@ def supports_ghost(model: nnx.Module) -> bool:
     return bool(params) and all(p[:-1] in linears and p[-1] in ("kernel", "bias") for p in params)
 
 
-def _set(tree: dict, path: tuple, value: Any) -> None:
-    for key in path[:-1]:
+def _node(tree: Any, path: tuple):
+    for key in path:
         tree = tree[key]
-    tree[path[-1]] = value
+    return tree
+
+
+def _set(tree: dict, path: tuple, value: Any) -> None:
+    _node(tree, path[:-1])[path[-1]] = value
 
 
 def ghost_clipped_grad_sum(
@@ -105,7 +109,7 @@ def ghost_clipped_grad_sum(
         return loss * size, (rec.inputs, loss, metrics)
 
     shapes = jax.eval_shape(lambda: run(None)[1][0])
-    zeros = {p: jnp.zeros(a.shape[:-1] + (_out_features(graphdef, params, p),), a.dtype)
+    zeros = {p: jnp.zeros(a.shape[:-1] + (_out_features(params, p),), a.dtype)
              for p, a in shapes.items()}
     out_grads, (inputs, loss, metrics) = jax.grad(run, has_aux=True)(zeros)
 
@@ -148,17 +152,9 @@ def ghost_clipped_grad_sum(
     }
 
 
-def _node(params: nnx.State, path: tuple):
-    node = params
-    for key in path:
-        node = node[key]
-    return node
-
-
 def _has_bias(params: nnx.State, path: tuple) -> bool:
     return "bias" in _node(params, path)
 
 
-def _out_features(graphdef, params: nnx.State, path: tuple) -> int:
-    del graphdef
+def _out_features(params: nnx.State, path: tuple) -> int:
     return int(_node(params, path)["kernel"].shape[-1])
