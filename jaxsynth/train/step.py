@@ -37,7 +37,29 @@ def make_train_step(
     ema_decay: float = 0.999,
     privacy: DPSGD | None = None,
 ) -> Callable[[TrainState, dict[str, jax.Array]], tuple[TrainState, dict[str, jax.Array]]]:
-    """Build ``step(state, batch) -> (state, metrics)``, jitted over ``mesh``.
+    """Build ``step(state, batch) -> (state, metrics)``, jitted over ``mesh``: the donated,
+    sharded ``jit`` of :func:`make_update`.
+    """
+    step = make_update(graphdef, objective, optimizer, root_key=root_key, ema_decay=ema_decay,
+                       privacy=privacy)
+    return jax.jit(
+        step,
+        in_shardings=(replicated(mesh), data_sharded(mesh)),
+        out_shardings=(replicated(mesh), replicated(mesh)),
+        donate_argnums=(0,),
+    )
+
+
+def make_update(
+    graphdef: nnx.GraphDef,
+    objective: Any,
+    optimizer: optax.GradientTransformation,
+    *,
+    root_key: jax.Array,
+    ema_decay: float = 0.999,
+    privacy: DPSGD | None = None,
+) -> Callable[[TrainState, dict[str, jax.Array]], tuple[TrainState, dict[str, jax.Array]]]:
+    """The pure update ``(state, batch) -> (state, metrics)``, to jit or to ``lax.scan`` over.
 
     The batch is sharded on the ``data`` axis, the state replicated and donated. A step whose loss
     or gradients are not finite leaves the state unchanged and reports ``metrics["nonfinite"] = 1``
@@ -93,9 +115,4 @@ def make_train_step(
                    "nonfinite": jnp.logical_not(finite).astype(jnp.int32)}
         return new, metrics
 
-    return jax.jit(
-        step,
-        in_shardings=(replicated(mesh), data_sharded(mesh)),
-        out_shardings=(replicated(mesh), replicated(mesh)),
-        donate_argnums=(0,),
-    )
+    return step

@@ -1,0 +1,367 @@
+"""``TabularSynthesizer``: CTGAN, TVAE or TabDDPM behind a pandas API.
+
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"size": rng.normal(size=64), "kind": rng.choice(["a", "b"], 64)})
+>>> synth = TabularSynthesizer("tvae", epochs=2, batch_size=32, progress=False).fit(df)
+>>> rows = synth.sample(10, conditions={"kind": "b"})
+>>> rows.shape, set(rows["kind"])
+((10, 2), {'b'})
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+from flax import nnx
+
+from jaxsynth.data.table_encoder import TableEncoder, validate_frame
+from jaxsynth.diffusion.schedules import make_schedule
+from jaxsynth.models.tabular import CTGAN, TVAE, TabDenoiser
+from jaxsynth.objectives.tabular import (
+    ConditionSampler,
+    CTGANObjective,
+    TabDDPMObjective,
+    TableLayout,
+    TVAEObjective,
+)
+from jaxsynth.train.game import init_game_state, make_game_update, split_players
+from jaxsynth.train.sharding import data_sharded, make_mesh, replicated
+from jaxsynth.train.state import init_state, split_model
+from jaxsynth.train.step import make_update
+
+FORMAT_VERSION = 1
+MODEL_NAMES = ("ctgan", "tvae", "tabddpm")
+
+# Per model: training settings and network settings (overridable by keyword).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "ctgan": {"epochs": 300, "batch_size": 500, "learning_rate": 2e-4, "numerical": "gmm",
+              "network": {"noise_dim": 128, "generator_hidden": (256, 256),
+                          "discriminator_hidden": (256, 256), "pac": 10},
+              "objective": {"discriminator_steps": 1, "gp_weight": 10.0}},
+    "tvae": {"epochs": 300, "batch_size": 500, "learning_rate": 1e-3, "numerical": "gmm",
+             "network": {"latent": 128, "hidden": (128, 128)}, "objective": {"loss_factor": 2.0}},
+    "tabddpm": {"epochs": 1000, "batch_size": 1024, "learning_rate": 2e-3, "numerical": "quantile",
+                "network": {"hidden": (512, 512, 512), "time_dim": 128},
+                "objective": {"timesteps": 1000, "schedule": "cosine", "sample_steps": 100}},
+}
+
+
+class TabularSynthesizer:
+    """Fit a generative model to a DataFrame and sample new rows with the same columns and dtypes.
+
+    Args:
+      model: ``"ctgan"``, ``"tvae"`` or ``"tabddpm"``.
+      seed: the one seed of a fit; the same seed and data give identical samples.
+      epochs, batch_size, learning_rate: training settings (defaults per model in ``DEFAULTS``).
+      metadata: ``{column: kind}`` overriding detected kinds (see :class:`TableEncoder`).
+      progress: show a progress bar with per-epoch losses.
+      mesh: a ``jax.sharding.Mesh`` with a ``data`` axis (default: all devices); the batch is
+        sharded over it, so ``batch_size`` must divide evenly across its devices.
+      **settings: network and objective settings, e.g. ``hidden=(256, 256)``, ``pac=10``,
+        ``sample_steps=50``; unknown names raise ``ValueError``.
+    """
+
+    def __init__(self, model: str = "tabddpm", *, seed: int = 0, epochs: int | None = None,
+                 batch_size: int | None = None, learning_rate: float | None = None,
+                 metadata: dict[str, str] | None = None, progress: bool = True, mesh=None,
+                 **settings: Any):
+        if model not in MODEL_NAMES:
+            raise ValueError(f"model={model!r}; choose one of {MODEL_NAMES}")
+        d = DEFAULTS[model]
+        known = set(d["network"]) | set(d["objective"])
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"{model} has no setting(s) {unknown}; known: {sorted(known)}")
+        self.model_name, self.seed, self.progress = model, int(seed), progress
+        self.epochs = int(epochs if epochs is not None else d["epochs"])
+        self.batch_size = int(batch_size if batch_size is not None else d["batch_size"])
+        self.learning_rate = float(learning_rate if learning_rate is not None else d["learning_rate"])
+        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
+            raise ValueError(f"epochs, batch_size and learning_rate must be positive; got "
+                             f"{self.epochs}, {self.batch_size}, {self.learning_rate}")
+        self.network = {**d["network"], **{k: v for k, v in settings.items() if k in d["network"]}}
+        self.objective_settings = {**d["objective"],
+                                   **{k: v for k, v in settings.items() if k in d["objective"]}}
+        self.metadata = dict(metadata or {})
+        self.mesh = mesh
+        self.encoder: TableEncoder | None = None
+        self.history: list[dict[str, float]] = []
+
+    # ------------------------------------------------------------------ build
+    def _build(self, layout: TableLayout):
+        rngs = nnx.Rngs(self.seed)
+        net, obj = self.network, self.objective_settings
+        if self.model_name == "ctgan":
+            model = CTGAN(layout.width, layout.cond_width, rngs=rngs, **net)
+            objective = CTGANObjective(layout, noise_dim=net["noise_dim"], **obj)
+        elif self.model_name == "tvae":
+            model = TVAE(layout.width, layout.cond_width, rngs=rngs, **net)
+            objective = TVAEObjective(layout, **obj)
+        else:
+            model = TabDenoiser(layout.width, layout.cond_width, rngs=rngs, **net)
+            objective = TabDDPMObjective(layout, make_schedule(obj["schedule"], obj["timesteps"]))
+        return model, objective
+
+    def _optimizer(self):
+        if self.model_name == "ctgan":
+            return optax.adamw(self.learning_rate, b1=0.5, b2=0.9, weight_decay=1e-6)
+        return optax.chain(optax.clip_by_global_norm(1.0),
+                           optax.adamw(self.learning_rate, weight_decay=1e-5))
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, df: pd.DataFrame) -> TabularSynthesizer:
+        """Train on ``df``; per-epoch mean losses land in ``self.history``."""
+        validate_frame(df)
+        mesh = self.mesh or make_mesh()
+        n_dev = mesh.devices.size
+        batch = min(self.batch_size, len(df))
+        multiple = n_dev * (self.network["pac"] if self.model_name == "ctgan" else 1)
+        batch = max(multiple, batch - batch % multiple)
+        if batch > len(df):
+            raise ValueError(f"{self.model_name} needs at least {batch} rows (a batch divisible by "
+                             f"{multiple}); the frame has {len(df)}")
+        self._fit_batch = batch
+        self.encoder = TableEncoder(self.metadata, numerical=DEFAULTS[self.model_name]["numerical"],
+                                    seed=self.seed).fit(df)
+        x = self.encoder.transform(df)
+        self.layout = TableLayout.from_encoder(self.encoder)
+        self._counts = [np.bincount(x[:, s:s + w].argmax(1), minlength=w).tolist()
+                        for s, w in self.layout.cond_blocks]
+        model, self.objective = self._build(self.layout)
+        root = jax.random.key(self.seed)
+        steps = max(1, len(df) // batch)
+        data = jax.device_put(jnp.asarray(x), replicated(mesh))
+        batch_sharding = data_sharded(mesh)
+
+        if self.model_name == "ctgan":
+            players = tuple(p for p, _ in self.objective.players)
+            graphdefs, params, rest = split_players(model, players)
+            optimizers = {p: self._optimizer() for p in players}
+            state = init_game_state(params, rest, optimizers)
+            update = make_game_update(graphdefs, self.objective, optimizers, root_key=root)
+            sampler = ConditionSampler(x, self.layout)
+
+            def batches(key):
+                return jax.random.split(key, steps)
+
+            def gather(k):
+                cond, rows = sampler.sample(k, batch)
+                return {"x": data[rows], "cond": cond}
+        else:
+            graphdef, params, rest = split_model(model)
+            state = init_state(params, rest, self._optimizer())
+            update = make_update(graphdef, self.objective, self._optimizer(), root_key=root)
+
+            def batches(key):
+                return jax.random.permutation(key, len(df))[: steps * batch].reshape(steps, batch)
+
+            def gather(idx):
+                return {"x": data[idx]}
+
+        def epoch(state, key):
+            def body(state, xs):
+                b = jax.lax.with_sharding_constraint(gather(xs), batch_sharding)
+                return update(state, b)
+            state, metrics = jax.lax.scan(body, state, batches(key))
+            return state, jax.tree.map(lambda m: m.astype(jnp.float32).mean(), metrics)
+
+        epoch = jax.jit(epoch, donate_argnums=(0,))
+        state = jax.device_put(state, replicated(mesh))
+        self.history = []
+        bar = _progress(self.epochs, f"fit {self.model_name}", self.progress)
+        start = time.perf_counter()
+        for e in range(self.epochs):
+            state, metrics = epoch(state, jax.random.fold_in(jax.random.key(self.seed + 1), e))
+            metrics = {k: float(v) for k, v in metrics.items()}
+            if metrics.pop("nonfinite") > 0:
+                raise FloatingPointError(
+                    f"{self.model_name} produced a non-finite loss in epoch {e}; lower "
+                    f"learning_rate (now {self.learning_rate}) or check the data for extreme values")
+            self.history.append({"epoch": e, **metrics})
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items() if "norm" not in k})
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        self.fit_seconds = time.perf_counter() - start
+        self._model = model
+        self._set_params(state.ema_params, state.model_state)
+        return self
+
+    def _set_params(self, params, model_state) -> None:
+        self._params, self._model_state = jax.device_get(params), jax.device_get(model_state)
+        self._sample_fns: dict[tuple, Any] = {}
+
+    # ----------------------------------------------------------------- sample
+    def _require_fit(self):
+        if self.encoder is None:
+            raise ValueError("this TabularSynthesizer is not fitted; call fit(df) or load(path)")
+
+    def condition_vector(self, conditions: dict[str, Any] | None) -> np.ndarray:
+        """``[cond_width]`` float32: the one-hot blocks of ``conditions`` (categorical columns)."""
+        self._require_fit()
+        cond = np.zeros(self.layout.cond_width, np.float32)
+        if not conditions:
+            return cond
+        if not isinstance(conditions, dict):
+            raise ValueError(f"conditions must be a dict {{column: value}}, got {type(conditions).__name__}")
+        discrete = self.encoder.discrete_columns
+        if self.model_name == "ctgan" and len(conditions) > 1:
+            raise ValueError(f"ctgan conditions on one categorical column at a time, got "
+                             f"{sorted(conditions)}; use tvae or tabddpm for several")
+        offsets = np.cumsum([0] + [w for _, w in self.layout.cond_blocks])
+        for column, value in conditions.items():
+            self.encoder.column(column)  # unknown column -> ValueError naming the columns
+            if column not in discrete:
+                raise ValueError(f"condition on column {column!r}: only categorical and boolean "
+                                 f"columns can be conditioned on ({discrete})")
+            j = discrete.index(column)
+            cond[offsets[j] + self.encoder.category_index(column, value)] = 1.0
+        return cond
+
+    def _sample_fn(self, chunk: int, conditional: bool):
+        key_ = (chunk, conditional)
+        if key_ not in self._sample_fns:
+            objective, layout = self.objective, self.layout
+            counts = self._counts
+
+            def fn(params, model_state, cond, key):
+                k_cond, k = jax.random.split(key)
+                if self.model_name == "ctgan":
+                    g = nnx.merge(self._graphdefs["generator"], params["generator"],
+                                  model_state["generator"])
+                    if not conditional:
+                        cond = _frequency_cond(k_cond, chunk, counts, layout.cond_width)
+                    return layout.clamp(objective.generate(g, cond, k)[1], cond)
+                model = nnx.merge(self._graphdefs, params, model_state)
+                if self.model_name == "tvae":
+                    return objective.sample(model, cond, k)
+                return objective.sample(model, cond, k,
+                                        steps=self.objective_settings["sample_steps"])
+
+            self._sample_fns[key_] = jax.jit(fn)
+        return self._sample_fns[key_]
+
+    @property
+    def _graphdefs(self):
+        if self.model_name == "ctgan":
+            return {p: nnx.graphdef(getattr(self._model, p)) for p in ("generator", "discriminator")}
+        return nnx.graphdef(self._model)
+
+    def sample_encoded(self, n: int, conditions: dict[str, Any] | None = None, *, seed: int = 0,
+                       chunk_size: int = 8192) -> np.ndarray:
+        """``[n, width]`` encoded rows; generated in chunks of ``chunk_size`` (one compile)."""
+        self._require_fit()
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        cond = self.condition_vector(conditions)
+        chunk = int(min(chunk_size, max(n, 1)))
+        fn = self._sample_fn(chunk, bool(conditions))
+        cond_b = jnp.broadcast_to(jnp.asarray(cond), (chunk, cond.size))
+        key = jax.random.fold_in(jax.random.key(self.seed + 2), seed)
+        out = [np.asarray(fn(self._params, self._model_state, cond_b, jax.random.fold_in(key, i)))
+               for i in range(math.ceil(n / chunk))]
+        return np.concatenate(out)[:n] if out else np.zeros((0, self.layout.width), np.float32)
+
+    def sample(self, n: int, conditions: dict[str, Any] | None = None, *, seed: int = 0,
+               chunk_size: int = 8192) -> pd.DataFrame:
+        """``n`` new rows as a DataFrame with the training columns and dtypes.
+
+        ``conditions={"column": value, ...}`` fixes categorical/boolean columns; the model is
+        conditioned on them natively (no rejection), so every row satisfies them. ``seed`` picks
+        a different draw from the same fitted model.
+        """
+        self._require_fit()
+        return self.encoder.inverse_transform(
+            self.sample_encoded(n, conditions, seed=seed, chunk_size=chunk_size))
+
+    # ----------------------------------------------------------- save / load
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted synthesizer to directory ``path`` (JSON settings + orbax params)."""
+        import orbax.checkpoint as ocp
+        self._require_fit()
+        path = Path(path).absolute()
+        path.mkdir(parents=True, exist_ok=True)
+        from jaxsynth import __version__
+        meta = {"format_version": FORMAT_VERSION, "jaxsynth_version": __version__,
+                "model": self.model_name, "seed": self.seed, "epochs": self.epochs,
+                "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+                "metadata": self.metadata, "network": _listify(self.network),
+                "objective": self.objective_settings, "encoder": self.encoder.to_dict(),
+                "counts": self._counts, "history": self.history}
+        ckpt = path / "params"
+        with ocp.StandardCheckpointer() as cp:
+            cp.save(ckpt, {"params": self._params, "model_state": self._model_state}, force=True)
+        (path / "synthesizer.json").write_text(json.dumps(meta, indent=1))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TabularSynthesizer:
+        """A synthesizer saved by :meth:`save`; samples are identical to the original's."""
+        import orbax.checkpoint as ocp
+        path = Path(path).absolute()
+        meta_file = path / "synthesizer.json"
+        if not meta_file.exists():
+            raise ValueError(f"{path} is not a saved TabularSynthesizer (no synthesizer.json)")
+        meta = json.loads(meta_file.read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path} was saved in format {meta.get('format_version')} by jaxsynth "
+                             f"{meta.get('jaxsynth_version')}; this jaxsynth reads format "
+                             f"{FORMAT_VERSION}: refit the model with this version")
+        synth = cls(meta["model"], seed=meta["seed"], epochs=meta["epochs"],
+                    batch_size=meta["batch_size"], learning_rate=meta["learning_rate"],
+                    metadata=meta["metadata"], progress=False,
+                    **{k: tuple(v) if isinstance(v, list) else v for k, v in meta["network"].items()},
+                    **meta["objective"])
+        synth.encoder = TableEncoder.from_dict(meta["encoder"])
+        synth.layout = TableLayout.from_encoder(synth.encoder)
+        synth._counts, synth.history = meta["counts"], meta["history"]
+        model, synth.objective = synth._build(synth.layout)
+        synth._model = model
+        if synth.model_name == "ctgan":
+            _, params, rest = split_players(model, ("generator", "discriminator"))
+        else:
+            _, params, rest = split_model(model)
+        target = jax.tree.map(ocp.utils.to_shape_dtype_struct,
+                              {"params": params, "model_state": rest})
+        with ocp.StandardCheckpointer() as cp:
+            restored = cp.restore(path / "params", target)
+        synth._set_params(restored["params"], restored["model_state"])
+        return synth
+
+
+def _frequency_cond(key, n: int, counts: list[list[int]], width: int) -> jax.Array:
+    """Condition vectors with a uniform column and a category drawn by its data frequency."""
+    if not counts:
+        return jnp.zeros((n, 0))
+    max_k = max(len(c) for c in counts)
+    table = np.full((len(counts), max_k), -np.inf, np.float32)
+    for j, c in enumerate(counts):
+        with np.errstate(divide="ignore"):
+            table[j, :len(c)] = np.log(np.asarray(c) / max(sum(c), 1))
+    offsets = jnp.asarray(np.cumsum([0] + [len(c) for c in counts])[:-1])
+    k_col, k_cat = jax.random.split(key)
+    col = jax.random.randint(k_col, (n,), 0, len(counts))
+    cat = jax.random.categorical(k_cat, jnp.asarray(table)[col], axis=-1)
+    return jax.nn.one_hot(offsets[col] + cat, width)
+
+
+def _listify(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="epoch")

@@ -1,0 +1,89 @@
+"""The multi-player step (GANs): players take turns inside one pure update.
+
+An objective with ``players = (("discriminator", k), ("generator", 1))`` and
+``player_loss(player, models, batch, rng) -> (loss, metrics)`` is trained by updating each player
+``k`` times in order, each with its own optimizer and only its own parameters, all inside one
+jitted (or scanned) step. ``models`` maps each player's name to its merged module, so a loss can
+call the other players (their parameters held fixed for that update).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from jaxsynth.train import rng as rng_lib
+from jaxsynth.train.state import TrainState, split_model
+from jaxsynth.train.step import ema_decay_at
+
+
+def split_players(model: nnx.Module, players: tuple[str, ...]):
+    """``(graphdefs, params, model_state)``, each a dict by player name, from a module whose
+    attributes named by ``players`` are the players' sub-modules."""
+    graphdefs, params, rest = {}, {}, {}
+    for p in players:
+        graphdefs[p], params[p], rest[p] = split_model(getattr(model, p))
+    return graphdefs, params, rest
+
+
+def init_game_state(params: Mapping[str, Any], model_state: Mapping[str, Any],
+                    optimizers: Mapping[str, optax.GradientTransformation]) -> TrainState:
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        params=dict(params),
+        ema_params=jax.tree.map(jnp.copy, dict(params)),
+        model_state=dict(model_state),
+        opt_state={p: optimizers[p].init(params[p]) for p in params},
+    )
+
+
+def make_game_update(
+    graphdefs: Mapping[str, nnx.GraphDef],
+    objective: Any,
+    optimizers: Mapping[str, optax.GradientTransformation],
+    *,
+    root_key: jax.Array,
+    ema_decay: float = 0.999,
+) -> Callable[[TrainState, dict[str, jax.Array]], tuple[TrainState, dict[str, jax.Array]]]:
+    """The pure update ``(state, batch) -> (state, metrics)`` of a game; ``state`` from
+    :func:`init_game_state`. A step in which any player's loss or gradient is not finite leaves
+    the whole state unchanged and reports ``metrics["nonfinite"] = 1``."""
+    names = [p for p, _ in objective.players]
+    if sorted(names) != sorted(graphdefs):
+        raise ValueError(f"objective players {names} do not match the model's {sorted(graphdefs)}")
+
+    def merged(params, model_state):
+        return {p: nnx.merge(graphdefs[p], params[p], model_state[p]) for p in graphdefs}
+
+    def step(state: TrainState, batch):
+        params, opt_state = dict(state.params), dict(state.opt_state)
+        metrics, finite = {}, jnp.array(True)
+        for player, updates in objective.players:
+            for i in range(updates):
+                key = rng_lib.stream(root_key, state.step, f"{player}/{i}")
+
+                def loss_of(own, player=player, key=key):
+                    models = merged({**params, player: own}, state.model_state)
+                    return objective.player_loss(player, models, batch, key)
+
+                (loss, m), grads = jax.value_and_grad(loss_of, has_aux=True)(params[player])
+                upd, opt_state[player] = optimizers[player].update(grads, opt_state[player],
+                                                                   params[player])
+                params[player] = optax.apply_updates(params[player], upd)
+                norm = optax.global_norm(grads)
+                finite = finite & jnp.isfinite(loss) & jnp.isfinite(norm)
+                metrics.update(m)
+                metrics[f"{player}_grad_norm"] = norm
+        d = ema_decay_at(state.step, ema_decay)
+        ema = jax.tree.map(lambda e, p: d * e + (1.0 - d) * p, state.ema_params, params)
+        new = state.replace(step=state.step + 1, params=params, ema_params=ema, opt_state=opt_state)
+        new = jax.lax.cond(finite, lambda: new, lambda: state)
+        metrics["nonfinite"] = jnp.logical_not(finite).astype(jnp.int32)
+        return new, metrics
+
+    return step
