@@ -105,6 +105,7 @@ def _one_hot_sample(layout: TableLayout, logits_rows: jax.Array, key: jax.Array)
 
 
 # ---------------------------------------------------------------------------------- CTGAN
+@jax.tree_util.register_pytree_node_class
 class ConditionSampler:
     """CTGAN's training-by-sampling, as fixed-shape JAX gathers (usable inside ``lax.scan``).
 
@@ -143,6 +144,22 @@ class ConditionSampler:
         self.starts = jnp.asarray(np.concatenate(starts), jnp.int32)
         self.counts = jnp.asarray(np.concatenate(counts), jnp.int32)
         self.offsets = jnp.asarray(offsets, jnp.int32)
+
+    _ARRAYS = ("log_p", "freq_p", "order", "starts", "counts", "offsets")
+
+    # A pytree (arrays as leaves), so a jitted function takes it as an argument rather than
+    # baking the tables into the program as constants.
+    def tree_flatten(self):
+        leaves = tuple(getattr(self, a) for a in self._ARRAYS) if self.layout.cond_blocks else ()
+        return leaves, (self.n, self.layout)
+
+    @classmethod
+    def tree_unflatten(cls, aux, leaves):
+        obj = object.__new__(cls)
+        obj.n, obj.layout = aux
+        for name, leaf in zip(cls._ARRAYS, leaves, strict=False):
+            setattr(obj, name, leaf)
+        return obj
 
     def sample(self, key: jax.Array, batch: int, *, original: bool = False):
         """``(cond: [B, cond_width], rows: [B] int32)``; ``original`` draws categories by their

@@ -35,6 +35,7 @@ from jaxsynth.objectives.tabular import (
     TableLayout,
     TVAEObjective,
 )
+from jaxsynth.train.experiment import FAST_COMPILE
 from jaxsynth.train.game import init_game_state, make_game_update, split_players
 from jaxsynth.train.sharding import data_sharded, make_mesh, replicated
 from jaxsynth.train.state import init_state, split_model
@@ -99,19 +100,41 @@ class TabularSynthesizer:
         self.history: list[dict[str, float]] = []
 
     # ------------------------------------------------------------------ build
-    def _build(self, layout: TableLayout):
-        rngs = nnx.Rngs(self.seed)
-        net, obj = self.network, self.objective_settings
+    def _network(self, layout: TableLayout, rngs: nnx.Rngs):
+        net = self.network
         if self.model_name == "ctgan":
-            model = CTGAN(layout.width, layout.cond_width, rngs=rngs, **net)
-            objective = CTGANObjective(layout, noise_dim=net["noise_dim"], **obj)
-        elif self.model_name == "tvae":
-            model = TVAE(layout.width, layout.cond_width, rngs=rngs, **net)
-            objective = TVAEObjective(layout, **obj)
-        else:
-            model = TabDenoiser(layout.width, layout.cond_width, rngs=rngs, **net)
-            objective = TabDDPMObjective(layout, make_schedule(obj["schedule"], obj["timesteps"]))
-        return model, objective
+            return CTGAN(layout.width, layout.cond_width, rngs=rngs, **net)
+        if self.model_name == "tvae":
+            return TVAE(layout.width, layout.cond_width, rngs=rngs, **net)
+        return TabDenoiser(layout.width, layout.cond_width, rngs=rngs, **net)
+
+    def _objective(self, layout: TableLayout):
+        obj = self.objective_settings
+        if self.model_name == "ctgan":
+            return CTGANObjective(layout, noise_dim=self.network["noise_dim"], **obj)
+        if self.model_name == "tvae":
+            return TVAEObjective(layout, **obj)
+        return TabDDPMObjective(layout, make_schedule(obj["schedule"], obj["timesteps"]))
+
+    def _split(self, model):
+        if self.model_name == "ctgan":
+            return split_players(model, tuple(p for p, _ in self.objective.players))
+        return split_model(model)
+
+    def _init_state(self, layout: TableLayout, mesh):
+        """``(abstract model, state)``: the initial training state, built by a jitted initialiser
+        compiled without XLA's expensive passes (it runs once; eager init costs seconds of
+        per-op compiles on CPU). The seed is an argument, so every seed shares one program."""
+        abstract = nnx.eval_shape(lambda: self._network(layout, nnx.Rngs(0)))
+
+        def create(key):
+            graphdefs, params, rest = self._split(self._network(layout, nnx.Rngs(key)))
+            if self.model_name == "ctgan":
+                return init_game_state(params, rest, {p: self._optimizer() for p in params})
+            return init_state(params, rest, self._optimizer())
+
+        lowered = jax.jit(create, out_shardings=replicated(mesh)).lower(jax.random.key(self.seed))
+        return abstract, lowered.compile(compiler_options=FAST_COMPILE)(jax.random.key(self.seed))
 
     def _optimizer(self):
         if self.model_name == "ctgan":
@@ -138,51 +161,61 @@ class TabularSynthesizer:
         self.layout = TableLayout.from_encoder(self.encoder)
         self._counts = [np.bincount(x[:, s:s + w].argmax(1), minlength=w).tolist()
                         for s, w in self.layout.cond_blocks]
-        model, self.objective = self._build(self.layout)
-        root = jax.random.key(self.seed)
+        self.objective = self._objective(self.layout)
+        model, state = self._init_state(self.layout, mesh)
         steps = max(1, len(df) // batch)
         data = jax.device_put(jnp.asarray(x), replicated(mesh))
         batch_sharding = data_sharded(mesh)
 
+        # The data (and CTGAN's sampling tables) and the root key are arguments of the jitted
+        # epoch, not constants inside it: the program stays small and compiles once per shape.
         if self.model_name == "ctgan":
-            players = tuple(p for p, _ in self.objective.players)
-            graphdefs, params, rest = split_players(model, players)
-            optimizers = {p: self._optimizer() for p in players}
-            state = init_game_state(params, rest, optimizers)
-            update = make_game_update(graphdefs, self.objective, optimizers, root_key=root)
-            sampler = ConditionSampler(x, self.layout)
+            graphdefs, _, _ = self._split(model)
+            optimizers = {p: self._optimizer() for p in graphdefs}
+            inputs = {"data": data, "sampler": ConditionSampler(x, self.layout)}
 
-            def batches(key):
+            def make(root):
+                return make_game_update(graphdefs, self.objective, optimizers, root_key=root)
+
+            def batches(key, inputs):
                 return jax.random.split(key, steps)
 
-            def gather(k):
-                cond, rows = sampler.sample(k, batch)
-                return {"x": data[rows], "cond": cond}
+            def gather(k, inputs):
+                cond, rows = inputs["sampler"].sample(k, batch)
+                return {"x": inputs["data"][rows], "cond": cond}
         else:
-            graphdef, params, rest = split_model(model)
-            state = init_state(params, rest, self._optimizer())
-            update = make_update(graphdef, self.objective, self._optimizer(), root_key=root)
+            graphdef, _, _ = self._split(model)
+            optimizer = self._optimizer()
+            inputs = {"data": data}
 
-            def batches(key):
-                return jax.random.permutation(key, len(df))[: steps * batch].reshape(steps, batch)
+            def make(root):
+                return make_update(graphdef, self.objective, optimizer, root_key=root)
 
-            def gather(idx):
-                return {"x": data[idx]}
+            def batches(key, inputs):
+                n = inputs["data"].shape[0]
+                return jax.random.permutation(key, n)[: steps * batch].reshape(steps, batch)
 
-        def epoch(state, key):
+            def gather(idx, inputs):
+                return {"x": inputs["data"][idx]}
+
+        def epoch(state, key, inputs):
+            update = make(inputs["root"])
+
             def body(state, xs):
-                b = jax.lax.with_sharding_constraint(gather(xs), batch_sharding)
+                b = jax.lax.with_sharding_constraint(gather(xs, inputs), batch_sharding)
                 return update(state, b)
-            state, metrics = jax.lax.scan(body, state, batches(key))
+            state, metrics = jax.lax.scan(body, state, batches(key, inputs))
             return state, jax.tree.map(lambda m: m.astype(jnp.float32).mean(), metrics)
 
-        epoch = jax.jit(epoch, donate_argnums=(0,))
-        state = jax.device_put(state, replicated(mesh))
+        inputs["root"] = jax.random.key(self.seed)
+        start = time.perf_counter()
+        epoch = jax.jit(epoch, donate_argnums=(0,)).lower(state, inputs["root"], inputs).compile()
+        self.compile_seconds = time.perf_counter() - start
         self.history = []
         bar = _progress(self.epochs, f"fit {self.model_name}", self.progress)
         start = time.perf_counter()
         for e in range(self.epochs):
-            state, metrics = epoch(state, jax.random.fold_in(jax.random.key(self.seed + 1), e))
+            state, metrics = epoch(state, jax.random.fold_in(jax.random.key(self.seed + 1), e), inputs)
             metrics = {k: float(v) for k, v in metrics.items()}
             if metrics.pop("nonfinite") > 0:
                 raise FloatingPointError(
@@ -229,6 +262,19 @@ class TabularSynthesizer:
             j = discrete.index(column)
             cond[offsets[j] + self.encoder.category_index(column, value)] = 1.0
         return cond
+
+    def category_from_text(self, column: str, text: str) -> Any:
+        """The category of ``column`` whose text form is ``text`` (for command-line conditions)."""
+        self._require_fit()
+        col = self.encoder.column(column)
+        for c in col.get("categories", []):
+            if c is not None and str(c) == text:
+                return c
+        if "categories" not in col:
+            raise ValueError(f"condition on column {column!r}: only categorical and boolean "
+                             f"columns can be conditioned on ({self.encoder.discrete_columns})")
+        raise ValueError(f"column {column!r} has no category {text!r}; seen in fit: "
+                         f"{[str(c) for c in col['categories'] if c is not None][:20]}")
 
     def _sample_fn(self, chunk: int, conditional: bool):
         key_ = (chunk, conditional)
@@ -326,12 +372,9 @@ class TabularSynthesizer:
         synth.encoder = TableEncoder.from_dict(meta["encoder"])
         synth.layout = TableLayout.from_encoder(synth.encoder)
         synth._counts, synth.history = meta["counts"], meta["history"]
-        model, synth.objective = synth._build(synth.layout)
-        synth._model = model
-        if synth.model_name == "ctgan":
-            _, params, rest = split_players(model, ("generator", "discriminator"))
-        else:
-            _, params, rest = split_model(model)
+        synth.objective = synth._objective(synth.layout)
+        synth._model = nnx.eval_shape(lambda: synth._network(synth.layout, nnx.Rngs(0)))
+        _, params, rest = synth._split(synth._model)
         target = jax.tree.map(ocp.utils.to_shape_dtype_struct,
                               {"params": params, "model_state": rest})
         with ocp.StandardCheckpointer() as cp:
