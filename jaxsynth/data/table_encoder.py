@@ -94,6 +94,8 @@ class TableEncoder:
       numerical: ``"gmm"`` (mode-specific normalisation) or ``"quantile"`` (normal quantiles).
       max_modes: most mixture modes per numerical column (``gmm``).
       fit_rows: the mixture / quantile fit uses at most this many rows (a seeded subsample).
+      max_discrete_values: a numerical column with at most this many distinct values (and at
+        least 4 rows per value) keeps its value set, and generated numbers snap to it.
       seed: seeds the subsample and the mixture fit, so a fit is reproducible.
 
     >>> df = pd.DataFrame({"age": [21, 35, 47, 35], "city": ["a", "b", "a", None]})
@@ -105,7 +107,8 @@ class TableEncoder:
     """
 
     def __init__(self, metadata: dict[str, str] | None = None, *, numerical: str = "gmm",
-                 max_modes: int = 10, fit_rows: int = 5000, seed: int = 0):
+                 max_modes: int = 10, fit_rows: int = 5000, max_discrete_values: int = 32,
+                 seed: int = 0):
         if numerical not in NUMERICAL_MODES:
             raise ValueError(f"numerical={numerical!r}; choose one of {NUMERICAL_MODES}")
         for column, kind in (metadata or {}).items():
@@ -116,6 +119,7 @@ class TableEncoder:
         self.numerical = numerical
         self.max_modes = max_modes
         self.fit_rows = fit_rows
+        self.max_discrete_values = max_discrete_values
         self.seed = seed
         self.columns: list[dict[str, Any]] = []
         self.spans: list[Span] = []
@@ -161,6 +165,11 @@ class TableEncoder:
         col = {"name": name, "kind": kind, "unit": unit, "min": float(finite.min()),
                "max": float(finite.max()), "has_missing": bool(np.isnan(numbers).any()),
                "fill": float(np.median(finite))}
+        values = np.unique(finite)
+        if values.size <= self.max_discrete_values and values.size * 4 <= finite.size:
+            # Few distinct values (ordinal scores, rounded ages): generated numbers snap to the
+            # nearest of them, as an exact member of the set seen in fit.
+            col["values"] = values.tolist()
         sample = finite if finite.size <= self.fit_rows else rng.choice(finite, self.fit_rows,
                                                                          replace=False)
         if self.numerical == "quantile":
@@ -303,6 +312,8 @@ class TableEncoder:
                 mode = data[:, mode_span.start:mode_span.start + mode_span.width].argmax(1)
                 numbers = _mode_decode(col, value, mode)
             numbers = np.clip(numbers, col["min"], col["max"])
+            if "values" in col:
+                numbers = _snap(numbers, np.asarray(col["values"]))
             if col["has_missing"]:
                 miss = self.span(name, "missing")
                 is_nan = data[:, miss.start:miss.start + 2].argmax(1) == 1
@@ -315,13 +326,15 @@ class TableEncoder:
         """A JSON-ready description from which :meth:`from_dict` rebuilds the same encoder."""
         self._require_fit()
         return {"metadata": self.metadata, "numerical": self.numerical, "max_modes": self.max_modes,
-                "fit_rows": self.fit_rows, "seed": self.seed, "dtypes": self.dtypes,
+                "fit_rows": self.fit_rows, "max_discrete_values": self.max_discrete_values,
+                "seed": self.seed, "dtypes": self.dtypes,
                 "columns": [_jsonable(c) for c in self.columns]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TableEncoder:
         enc = cls(d["metadata"], numerical=d["numerical"], max_modes=d["max_modes"],
-                  fit_rows=d["fit_rows"], seed=d["seed"])
+                  fit_rows=d["fit_rows"], max_discrete_values=d["max_discrete_values"],
+                  seed=d["seed"])
         enc.columns = [dict(c) for c in d["columns"]]
         for c in enc.columns:
             if c["kind"] == "boolean":
@@ -423,6 +436,15 @@ def _quantile_inverse(col, z: np.ndarray) -> np.ndarray:
     from scipy import stats
     q, r = np.array(col["quantiles"]), np.array(col["references"])
     return np.interp(stats.norm.cdf(z), r, q)
+
+
+def _snap(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each of ``x`` replaced by the nearest of the sorted ``values``."""
+    if values.size == 1:
+        return np.full(x.shape, values[0])
+    i = np.clip(np.searchsorted(values, x), 1, values.size - 1)
+    lower, upper = values[i - 1], values[i]
+    return np.where(x - lower <= upper - x, lower, upper)
 
 
 def _restore_numbers(numbers: np.ndarray, col, dtype: str) -> pd.Series:

@@ -18,6 +18,7 @@ the categorical columns, zeroed for the columns not conditioned on.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -33,7 +34,12 @@ class TableLayout:
     """Static description of encoded rows. ``continuous``: indices of real-valued columns;
     ``blocks``: every one-hot block; ``cond_blocks``: the blocks of categorical columns (a
     subset of ``blocks``), which make up the condition vector in order; ``bounded``: continuous
-    values live in ``[-1, 1]`` (mode-specific normalisation) rather than on the real line."""
+    values live in ``[-1, 1]`` (mode-specific normalisation) rather than on the real line.
+
+    Block-wise operations (softmax, sampling, sums) run on all blocks at once through segment
+    reductions over the columns, not a Python loop over blocks: the compiled step stays small
+    however many columns a table has.
+    """
 
     width: int
     continuous: tuple[int, ...]
@@ -52,12 +58,67 @@ class TableLayout:
     def cond_width(self) -> int:
         return sum(w for _, w in self.cond_blocks)
 
+    # Static per-column tables (numpy; constants in the compiled program).
+    @functools.cached_property
+    def segments(self) -> np.ndarray:
+        """``[width]`` block id of each column; continuous columns share id ``len(blocks)``."""
+        seg = np.full(self.width, len(self.blocks), np.int32)
+        for j, (s, w) in enumerate(self.blocks):
+            seg[s:s + w] = j
+        return seg
+
+    @functools.cached_property
+    def in_block(self) -> np.ndarray:
+        """``[width]`` bool: the column belongs to a one-hot block."""
+        return self.segments < len(self.blocks)
+
+    @functools.cached_property
+    def block_width(self) -> np.ndarray:
+        """``[width]`` float32: the width of each column's block (1 for continuous columns)."""
+        bw = np.ones(self.width, np.float32)
+        for s, w in self.blocks:
+            bw[s:s + w] = w
+        return bw
+
+    @functools.cached_property
+    def cond_positions(self) -> np.ndarray:
+        """``[cond_width]`` the columns of ``x`` that make up the condition vector."""
+        return np.concatenate([np.arange(s, s + w) for s, w in self.cond_blocks] or
+                              [np.zeros(0, np.int64)]).astype(np.int32)
+
+    @functools.cached_property
+    def cond_segments(self) -> np.ndarray:
+        """``[cond_width]`` the categorical column (0 .. n_cond_blocks-1) of each entry of cond."""
+        return np.concatenate([np.full(w, j) for j, (_, w) in enumerate(self.cond_blocks)] or
+                              [np.zeros(0, np.int64)]).astype(np.int32)
+
+    def _per_block(self, x: jax.Array, reduce) -> jax.Array:
+        """Reduce ``x: [B, width]`` within each block and broadcast back to ``[B, width]``."""
+        red = reduce(x.T, jnp.asarray(self.segments), num_segments=len(self.blocks) + 1)
+        return red.T[:, self.segments]
+
+    def block_totals(self, v: jax.Array) -> jax.Array:
+        """``[B, n_blocks]``: the sum of ``v: [B, width]`` over each block's columns."""
+        red = jax.ops.segment_sum(v.T, jnp.asarray(self.segments), num_segments=len(self.blocks) + 1)
+        return red[:-1].T
+
+    def block_log_softmax(self, logits: jax.Array) -> jax.Array:
+        """Log-softmax within each block (values on continuous columns are meaningless)."""
+        z = logits - jax.lax.stop_gradient(self._per_block(logits, jax.ops.segment_max))
+        return z - jnp.log(self._per_block(jnp.exp(z), jax.ops.segment_sum))
+
+    def block_softmax(self, logits: jax.Array) -> jax.Array:
+        return jnp.exp(self.block_log_softmax(logits))
+
+    def block_sample(self, logits: jax.Array, key: jax.Array) -> jax.Array:
+        """A one-hot draw from each block's softmax (Gumbel-max); continuous columns unchanged."""
+        g = logits + jax.random.gumbel(key, logits.shape, logits.dtype)
+        hit = g >= self._per_block(g, jax.ops.segment_max)
+        return jnp.where(self.in_block, hit.astype(logits.dtype), logits)
+
     def cond_of(self, x: jax.Array, reveal: jax.Array) -> jax.Array:
         """``cond: [B, cond_width]`` from rows ``x`` with block ``j`` kept where ``reveal[:, j]``."""
-        if not self.cond_blocks:
-            return jnp.zeros((x.shape[0], 0), x.dtype)
-        parts = [x[:, s:s + w] * reveal[:, j:j + 1] for j, (s, w) in enumerate(self.cond_blocks)]
-        return jnp.concatenate(parts, axis=-1)
+        return x[:, self.cond_positions] * reveal[:, self.cond_segments]
 
     def random_reveal(self, key: jax.Array, batch: int) -> jax.Array:
         """``[B, n_cond_blocks]`` 0/1: half the rows reveal nothing, the rest each block w.p. 1/2."""
@@ -68,40 +129,24 @@ class TableLayout:
 
     def clamp(self, x: jax.Array, cond: jax.Array) -> jax.Array:
         """Overwrite the conditioned one-hot blocks of ``x`` with ``cond`` where it is set."""
-        offset = 0
-        for s, w in self.cond_blocks:
-            c = cond[:, offset:offset + w]
-            on = c.sum(-1, keepdims=True) > 0
-            x = x.at[:, s:s + w].set(jnp.where(on, c, x[:, s:s + w]))
-            offset += w
-        return x
+        if not self.cond_blocks:
+            return x
+        on = jax.ops.segment_sum(cond.T, jnp.asarray(self.cond_segments),
+                                 num_segments=len(self.cond_blocks)).T[:, self.cond_segments] > 0
+        pos = self.cond_positions
+        return x.at[:, pos].set(jnp.where(on, cond, x[:, pos]))
 
 
 def _activate(layout: TableLayout, raw: jax.Array, key: jax.Array | None, tau: float) -> jax.Array:
     """CTGAN's output activations: tanh for continuous values, Gumbel-softmax (``key`` given) or
     softmax for one-hot blocks."""
-    out = raw
-    if layout.continuous:
-        idx = jnp.array(layout.continuous)
-        out = out.at[:, idx].set(jnp.tanh(raw[:, idx]))
-    keys = jax.random.split(key, max(len(layout.blocks), 1)) if key is not None else None
-    for j, (s, w) in enumerate(layout.blocks):
-        logits = raw[:, s:s + w]
-        if keys is not None:
-            logits = logits - jnp.log(-jnp.log(jax.random.uniform(keys[j], logits.shape,
-                                                                   minval=1e-10, maxval=1.0)))
-        out = out.at[:, s:s + w].set(jax.nn.softmax(logits / tau, axis=-1))
-    return out
+    logits = raw if key is None else raw + jax.random.gumbel(key, raw.shape, raw.dtype)
+    return jnp.where(layout.in_block, layout.block_softmax(logits / tau), jnp.tanh(raw))
 
 
 def _one_hot_sample(layout: TableLayout, logits_rows: jax.Array, key: jax.Array) -> jax.Array:
     """Replace each one-hot block of ``logits_rows`` by a one-hot draw from its softmax."""
-    keys = jax.random.split(key, max(len(layout.blocks), 1))
-    out = logits_rows
-    for j, (s, w) in enumerate(layout.blocks):
-        idx = jax.random.categorical(keys[j], logits_rows[:, s:s + w], axis=-1)
-        out = out.at[:, s:s + w].set(jax.nn.one_hot(idx, w, dtype=out.dtype))
-    return out
+    return layout.block_sample(logits_rows, key)
 
 
 # ---------------------------------------------------------------------------------- CTGAN
@@ -235,13 +280,10 @@ class CTGANObjective:
 
 def _condition_cross_entropy(layout: TableLayout, raw: jax.Array, cond: jax.Array) -> jax.Array:
     """Mean over rows of the cross-entropy of the conditioned block's logits with its category."""
-    total = jnp.zeros(raw.shape[0])
-    offset = 0
-    for s, w in layout.cond_blocks:
-        c = cond[:, offset:offset + w]
-        total = total - jnp.sum(c * jax.nn.log_softmax(raw[:, s:s + w], -1), -1)
-        offset += w
-    return jnp.mean(total)
+    if not layout.cond_blocks:
+        return jnp.zeros(())
+    log_p = layout.block_log_softmax(raw)[:, layout.cond_positions]
+    return -jnp.mean(jnp.sum(cond * log_p, -1))
 
 
 # ----------------------------------------------------------------------------------- TVAE
@@ -259,8 +301,7 @@ class TVAEObjective:
     def _mean(self, out):
         if not self.layout.continuous or not self.layout.bounded:
             return out
-        idx = jnp.array(self.layout.continuous)
-        return out.at[:, idx].set(jnp.tanh(out[:, idx]))
+        return jnp.where(self.layout.in_block, out, jnp.tanh(out))
 
     def loss(self, model, batch, rng):
         x = batch["x"]
@@ -274,8 +315,9 @@ class TVAEObjective:
             idx = jnp.array(self.layout.continuous)
             log_sigma = jnp.clip(model.log_sigma[...][idx], jnp.log(0.01), 0.0)
             rec += jnp.sum(0.5 * ((x[:, idx] - out[:, idx]) / jnp.exp(log_sigma)) ** 2 + log_sigma, -1)
-        for s, w in self.layout.blocks:
-            rec -= jnp.sum(x[:, s:s + w] * jax.nn.log_softmax(out[:, s:s + w], -1), -1)
+        if self.layout.blocks:
+            log_p = jnp.where(self.layout.in_block, self.layout.block_log_softmax(out), 0.0)
+            rec -= jnp.sum(x * log_p, -1)
         kl = 0.5 * jnp.sum(jnp.exp(log_var) + mu**2 - 1.0 - log_var, -1)
         loss = jnp.mean(self.loss_factor * rec + self.beta * kl)
         return loss, {"loss": loss, "reconstruction": jnp.mean(rec), "kl": jnp.mean(kl)}
@@ -305,92 +347,80 @@ class TabDDPMObjective:
     layout: TableLayout
     schedule: NoiseSchedule
 
+    @property
+    def _is_cont(self) -> np.ndarray:
+        return ~self.layout.in_block
+
     def _noisy(self, x0, t, key):
+        """``(x_t, eps)``: Gaussian noise on continuous columns, a categorical draw from
+        ``alpha_bar x0 + (1 - alpha_bar) / K`` in each block."""
         k_g, k_c = jax.random.split(key)
         ab = self.schedule.alpha_bar(t)[:, None]
-        x_t, eps = x0, jnp.zeros_like(x0)
-        if self.layout.continuous:
-            idx = jnp.array(self.layout.continuous)
-            eps = eps.at[:, idx].set(jax.random.normal(k_g, (x0.shape[0], len(idx))))
-            x_t = x_t.at[:, idx].set(jnp.sqrt(ab) * x0[:, idx] + jnp.sqrt(1 - ab) * eps[:, idx])
-        keys = jax.random.split(k_c, max(len(self.layout.blocks), 1))
-        for j, (s, w) in enumerate(self.layout.blocks):
-            probs = ab * x0[:, s:s + w] + (1 - ab) / w
-            draw = jax.random.categorical(keys[j], jnp.log(probs), axis=-1)
-            x_t = x_t.at[:, s:s + w].set(jax.nn.one_hot(draw, w))
-        return x_t, eps
+        eps = jnp.where(self._is_cont, jax.random.normal(k_g, x0.shape), 0.0)
+        gauss = jnp.sqrt(ab) * x0 + jnp.sqrt(1 - ab) * eps
+        probs = ab * x0 + (1 - ab) / self.layout.block_width
+        cats = self.layout.block_sample(jnp.log(probs), k_c)
+        return jnp.where(self._is_cont, gauss, cats), eps
 
-    def _posterior(self, x_t, x0_probs, t, s, w):
-        """``q(x_s | x_t, x0)`` for a block of width ``w``, ``s < t`` (``s = -1``: clean data)."""
+    def _posterior(self, x_t, x0_probs, t, s):
+        """``q(x_s | x_t, x0)`` in every block, ``s < t`` (``s = -1``: clean data); ``x0_probs``
+        may be a one-hot ``x0`` or predicted probabilities. Continuous columns: meaningless."""
         ab_t, ab_s = self.schedule.alpha_bar(t)[:, None], self.schedule.alpha_bar(s)[:, None]
-        a_ts = ab_t / ab_s
-        unnorm = (a_ts * x_t + (1 - a_ts) / w) * (ab_s * x0_probs + (1 - ab_s) / w)
-        return unnorm / unnorm.sum(-1, keepdims=True)
+        a_ts, k = ab_t / ab_s, self.layout.block_width
+        unnorm = (a_ts * x_t + (1 - a_ts) / k) * (ab_s * x0_probs + (1 - ab_s) / k)
+        return unnorm / self.layout._per_block(unnorm, jax.ops.segment_sum)
 
     def loss(self, model, batch, rng):
         x0 = batch["x"]
-        n = x0.shape[0]
+        n, lay = x0.shape[0], self.layout
         k_t, k_noise, k_reveal = jax.random.split(rng, 3)
         t = jax.random.randint(k_t, (n,), 0, self.schedule.num_timesteps)
         x_t, eps = self._noisy(x0, t, k_noise)
-        cond = self.layout.cond_of(x0, self.layout.random_reveal(k_reveal, n))
+        cond = lay.cond_of(x0, lay.random_reveal(k_reveal, n))
         out = model(x_t, t, cond)
         metrics, loss = {}, 0.0
-        if self.layout.continuous:
-            idx = jnp.array(self.layout.continuous)
-            mse = jnp.mean((out[:, idx] - eps[:, idx]) ** 2)
+        if lay.continuous:
+            sq = jnp.where(self._is_cont, (out - eps) ** 2, 0.0)
+            mse = jnp.sum(sq) / (n * len(lay.continuous))
             metrics["gaussian_loss"], loss = mse, loss + mse
-        if self.layout.blocks:
-            kls = []
-            for s, w in self.layout.blocks:
-                true = self._posterior(x_t[:, s:s + w], x0[:, s:s + w], t, t - 1, w)
-                pred = self._posterior(x_t[:, s:s + w], jax.nn.softmax(out[:, s:s + w], -1), t, t - 1, w)
-                log_pred = jnp.log(jnp.clip(pred, 1e-30))
-                kl = jnp.sum(true * (jnp.log(jnp.clip(true, 1e-30)) - log_pred), -1)
-                nll = -jnp.sum(x0[:, s:s + w] * log_pred, -1)  # decoder term at t = 0
-                kls.append(jnp.where(t == 0, nll, kl))
-            mkl = jnp.mean(jnp.stack(kls))
+        if lay.blocks:
+            true = self._posterior(x_t, x0, t, t - 1)
+            log_pred = jnp.log(jnp.clip(self._posterior(x_t, lay.block_softmax(out), t, t - 1), 1e-30))
+            kl = lay.block_totals(jnp.where(lay.in_block, true * (jnp.log(jnp.clip(true, 1e-30))
+                                                                  - log_pred), 0.0))
+            nll = -lay.block_totals(jnp.where(lay.in_block, x0 * log_pred, 0.0))  # t = 0 term
+            mkl = jnp.mean(jnp.where(t[:, None] == 0, nll, kl))
             metrics["multinomial_loss"], loss = mkl, loss + mkl
         return loss, {"loss": loss, **metrics}
 
     def sample(self, model, cond: jax.Array, key: jax.Array, *, steps: int | None = None) -> jax.Array:
         """Rows ``[B, width]`` by ancestral sampling over ``steps`` evenly spaced timesteps (all
-        ``T`` by default), as a ``lax.scan``; conditioned blocks are held at ``cond``."""
+        ``T`` by default), as a ``lax.scan``; conditioned blocks are held at ``cond``. Between
+        timesteps ``t > s`` both parts use the exact posterior ``q(x_s | x_t, x0_hat)``."""
         T = self.schedule.num_timesteps
         steps = T if steps is None else int(min(steps, T))
         ts = np.unique(np.linspace(0, T - 1, steps).round().astype(np.int32))[::-1]
         prev = np.concatenate([ts[1:], [-1]]).astype(np.int32)
         n, lay = cond.shape[0], self.layout
-        k_init, k_loop = jax.random.split(key)
-        x = _one_hot_sample(lay, jnp.zeros((n, lay.width)), k_init)  # uniform blocks
-        if lay.continuous:
-            idx = jnp.array(lay.continuous)
-            x = x.at[:, idx].set(jax.random.normal(k_init, (n, len(idx))))
-        x = lay.clamp(x, cond)
+        k_init, k_cat, k_loop = jax.random.split(key, 3)
+        uniform = lay.block_sample(jnp.zeros((n, lay.width)), k_cat)
+        x = lay.clamp(jnp.where(self._is_cont, jax.random.normal(k_init, (n, lay.width)), uniform), cond)
 
         def step(x, inputs):
             t_, s_, k = inputs
             t, s = jnp.full((n,), t_), jnp.full((n,), s_)
             out = model(x, t, cond)
             k_g, k_c = jax.random.split(k)
-            new = x
-            if lay.continuous:
-                idx = jnp.array(lay.continuous)
-                ab_t, ab_s = self.schedule.alpha_bar(t)[:, None], self.schedule.alpha_bar(s)[:, None]
-                x0 = (x[:, idx] - jnp.sqrt(1 - ab_t) * out[:, idx]) / jnp.sqrt(ab_t)
-                x0 = jnp.clip(x0, -6.0, 6.0)
-                a_ts = ab_t / ab_s
-                var = (1 - a_ts) * (1 - ab_s) / (1 - ab_t)
-                mean = (jnp.sqrt(ab_s) * (1 - a_ts) * x0
-                        + jnp.sqrt(a_ts) * (1 - ab_s) * x[:, idx]) / (1 - ab_t)
-                noise = jax.random.normal(k_g, mean.shape)
-                new = new.at[:, idx].set(mean + jnp.where(s[:, None] >= 0, jnp.sqrt(var), 0.0) * noise)
-            keys = jax.random.split(k_c, max(len(lay.blocks), 1))
-            for j, (st, w) in enumerate(lay.blocks):
-                probs = self._posterior(x[:, st:st + w], jax.nn.softmax(out[:, st:st + w], -1), t, s, w)
-                draw = jax.random.categorical(keys[j], jnp.log(jnp.clip(probs, 1e-30)), axis=-1)
-                new = new.at[:, st:st + w].set(jax.nn.one_hot(draw, w))
-            return lay.clamp(new, cond), None
+            ab_t, ab_s = self.schedule.alpha_bar(t)[:, None], self.schedule.alpha_bar(s)[:, None]
+            x0 = jnp.clip((x - jnp.sqrt(1 - ab_t) * out) / jnp.sqrt(ab_t), -6.0, 6.0)
+            a_ts = ab_t / ab_s
+            var = (1 - a_ts) * (1 - ab_s) / (1 - ab_t)
+            mean = (jnp.sqrt(ab_s) * (1 - a_ts) * x0 + jnp.sqrt(a_ts) * (1 - ab_s) * x) / (1 - ab_t)
+            gauss = mean + jnp.where(s[:, None] >= 0, jnp.sqrt(var), 0.0) * jax.random.normal(
+                k_g, x.shape)
+            probs = self._posterior(x, lay.block_softmax(out), t, s)
+            cats = lay.block_sample(jnp.log(jnp.clip(probs, 1e-30)), k_c)
+            return lay.clamp(jnp.where(self._is_cont, gauss, cats), cond), None
 
         keys = jax.random.split(k_loop, len(ts))
         x, _ = jax.lax.scan(step, x, (jnp.asarray(ts), jnp.asarray(prev), keys))
