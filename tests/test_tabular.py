@@ -114,3 +114,36 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
         TabularSynthesizer.load(tmp_path / "m")
     with pytest.raises(ValueError, match="not a saved TabularSynthesizer"):
         TabularSynthesizer.load(tmp_path)
+
+
+PUBLIC = {"group": {"kind": "categorical", "categories": ["low", "mid", "high"]},
+          "value": {"kind": "numerical", "min": -10, "max": 10}, "flag": "boolean"}
+
+
+def test_private_fit_reports_its_guarantee_and_reads_nothing_from_the_data(tmp_path):
+    df = dependent_frame(400)
+    synth = small("tabddpm", epsilon=3.0, delta=1e-4, metadata=PUBLIC).fit(df)
+    report = synth.privacy_report
+    assert report["epsilon"] <= 3.0 + 1e-6 and report["noise_multiplier"] > 0.5
+    assert report["sampling_rate"] == 100 / 400 and report["steps"] == 2 * 4
+    assert all(np.isfinite(v) for v in synth.history[-1].values())
+    # The encoder is built from the public metadata alone: other data, same encoder.
+    other = dependent_frame(400, seed=1)
+    other["value"] *= 0.5
+    assert (small("tabddpm", epsilon=3.0, metadata=PUBLIC).fit(other).encoder.to_dict()
+            == synth.encoder.to_dict())
+    rows = synth.sample(50)
+    assert rows["value"].dropna().between(-10, 10).all()
+    assert set(rows["group"].dropna()) <= {"low", "mid", "high"}
+    synth.save(tmp_path / "m")
+    assert TabularSynthesizer.load(tmp_path / "m").privacy_report == report
+
+
+def test_private_fit_needs_public_metadata():
+    df = dependent_frame(200)
+    with pytest.raises(ValueError, match="public metadata lacks column 'flag'"):
+        small("tvae", epsilon=1.0, metadata={k: PUBLIC[k] for k in ("group", "value")}).fit(df)
+    with pytest.raises(ValueError, match="'value' needs 'min' and 'max'"):
+        small("tvae", epsilon=1.0, metadata={**PUBLIC, "value": "numerical"}).fit(df)
+    with pytest.raises(ValueError, match="DP-CTGAN"):
+        TabularSynthesizer("ctgan", epsilon=1.0)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 KINDS = ("numerical", "integer", "categorical", "boolean", "datetime")
-NUMERICAL_MODES = ("gmm", "quantile")
+NUMERICAL_MODES = ("gmm", "quantile", "minmax")
 _DATETIME_UNITS = (("D", 86_400 * 10**9), ("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1))
 
 
@@ -90,8 +90,14 @@ class TableEncoder:
 
     Args:
       metadata: ``{column: kind}`` overriding detected kinds; kinds are ``numerical``, ``integer``,
-        ``categorical``, ``boolean``, ``datetime``.
-      numerical: ``"gmm"`` (mode-specific normalisation) or ``"quantile"`` (normal quantiles).
+        ``categorical``, ``boolean``, ``datetime``. A value may also be a dict with ``kind`` and
+        public facts: ``min``/``max`` or ``categories`` (used when ``public=True``).
+      numerical: ``"gmm"`` (mode-specific normalisation), ``"quantile"`` (normal quantiles) or
+        ``"minmax"`` (``[min, max]`` scaled to ``[-1, 1]``).
+      public: read nothing from the data but its columns and dtypes: every column's kind and
+        range (``min``/``max``) or ``categories`` come from ``metadata`` given as dicts, numbers
+        are min-max scaled (clipped to the public range), every column may be missing. This is
+        what differential privacy needs.
       max_modes: most mixture modes per numerical column (``gmm``).
       fit_rows: the mixture / quantile fit uses at most this many rows (a seeded subsample).
       max_discrete_values: a numerical column with at most this many distinct values (and at
@@ -106,17 +112,22 @@ class TableEncoder:
     True
     """
 
-    def __init__(self, metadata: dict[str, str] | None = None, *, numerical: str = "gmm",
+    def __init__(self, metadata: dict[str, Any] | None = None, *, numerical: str = "gmm",
                  max_modes: int = 10, fit_rows: int = 5000, max_discrete_values: int = 32,
-                 seed: int = 0):
+                 public: bool = False, seed: int = 0):
         if numerical not in NUMERICAL_MODES:
             raise ValueError(f"numerical={numerical!r}; choose one of {NUMERICAL_MODES}")
-        for column, kind in (metadata or {}).items():
+        self.metadata, self.public_info = {}, {}
+        for column, spec in (metadata or {}).items():
+            kind = spec.get("kind") if isinstance(spec, dict) else spec
             _check_kind(column, kind)
+            self.metadata[column] = kind
+            if isinstance(spec, dict):
+                self.public_info[column] = {k: v for k, v in spec.items() if k != "kind"}
         if max_modes < 1:
             raise ValueError(f"max_modes must be >= 1, got {max_modes}")
-        self.metadata = dict(metadata or {})
-        self.numerical = numerical
+        self.public = public
+        self.numerical = "minmax" if public else numerical
         self.max_modes = max_modes
         self.fit_rows = fit_rows
         self.max_discrete_values = max_discrete_values
@@ -134,13 +145,45 @@ class TableEncoder:
                              f"{list(map(str, df.columns))}")
         rng = np.random.default_rng(self.seed)
         self.columns = []
-        for name in df.columns:
+        if self.public:
+            self.columns = [self._public_column(str(name)) for name in df.columns]
+        for name in df.columns if not self.public else []:
             series = df[name]
             kind = self.metadata.get(str(name)) or detect_kind(series)
             self.columns.append(self._fit_column(str(name), series, kind, rng))
         self.dtypes = {str(c): str(df[c].dtype) for c in df.columns}
         self._layout()
         return self
+
+    def _public_column(self, name: str) -> dict[str, Any]:
+        """A column described only by user-supplied public metadata (nothing read from data):
+        what differential privacy needs, since a fitted vocabulary or range would leak."""
+        kind, info = self.metadata.get(name), self.public_info.get(name, {})
+        example = ('{"kind": "numerical", "min": 0, "max": 120} or '
+                   '{"kind": "categorical", "categories": ["a", "b"]}')
+        if kind is None:
+            raise ValueError(f"public metadata lacks column {name!r}: under differential privacy "
+                             f"every column needs a kind and its public range or categories, e.g. "
+                             f"metadata={{{name!r}: {example}}}")
+        if kind in ("categorical", "boolean"):
+            cats = [False, True] if kind == "boolean" else info.get("categories")
+            if not cats:
+                raise ValueError(f"public metadata for {name!r} needs 'categories' (the list of "
+                                 f"possible values), e.g. {{'kind': 'categorical', 'categories': "
+                                 f"['a', 'b']}}")
+            return {"name": name, "kind": kind, "categories": [c for c in cats if c is not None]
+                    + [None]}
+        if "min" not in info or "max" not in info:
+            raise ValueError(f"public metadata for {name!r} needs 'min' and 'max' (public bounds, "
+                             f"not computed from the data), e.g. {example}")
+        unit = "s" if kind == "datetime" else None
+        lo, hi = (_to_numbers(name, pd.Series([info["min"], info["max"]]), kind, unit=unit)[0]
+                  if kind == "datetime" else (float(info["min"]), float(info["max"])))
+        if not hi > lo:
+            raise ValueError(f"public metadata for {name!r}: max ({info['max']}) must exceed min "
+                             f"({info['min']})")
+        return {"name": name, "kind": kind, "unit": unit, "min": float(lo), "max": float(hi),
+                "has_missing": True, "fill": float((lo + hi) / 2)}
 
     def _fit_column(self, name: str, series: pd.Series, kind: str, rng) -> dict[str, Any]:
         if kind in ("categorical", "boolean"):
@@ -261,6 +304,9 @@ class TableEncoder:
             value = self.span(col["name"], "value")
             if self.numerical == "quantile":
                 out[:, value.start] = _quantile_forward(col, numbers)
+            elif self.numerical == "minmax":
+                scaled = 2.0 * (numbers - col["min"]) / (col["max"] - col["min"]) - 1.0
+                out[:, value.start] = np.clip(scaled, -1.0, 1.0)
             else:
                 alpha, mode = _mode_encode(col, numbers)
                 out[:, value.start] = alpha
@@ -307,6 +353,8 @@ class TableEncoder:
             value = data[:, self.span(name, "value").start]
             if self.numerical == "quantile":
                 numbers = _quantile_inverse(col, value)
+            elif self.numerical == "minmax":
+                numbers = (np.clip(value, -1.0, 1.0) + 1.0) / 2.0 * (col["max"] - col["min"]) + col["min"]
             else:
                 mode_span = self.span(name, "mode")
                 mode = data[:, mode_span.start:mode_span.start + mode_span.width].argmax(1)
@@ -325,7 +373,10 @@ class TableEncoder:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description from which :meth:`from_dict` rebuilds the same encoder."""
         self._require_fit()
-        return {"metadata": self.metadata, "numerical": self.numerical, "max_modes": self.max_modes,
+        metadata = {c: ({"kind": k, **self.public_info[c]} if c in self.public_info else k)
+                    for c, k in self.metadata.items()}
+        return {"metadata": metadata, "public": self.public, "numerical": self.numerical,
+                "max_modes": self.max_modes,
                 "fit_rows": self.fit_rows, "max_discrete_values": self.max_discrete_values,
                 "seed": self.seed, "dtypes": self.dtypes,
                 "columns": [_jsonable(c) for c in self.columns]}
@@ -334,7 +385,7 @@ class TableEncoder:
     def from_dict(cls, d: dict[str, Any]) -> TableEncoder:
         enc = cls(d["metadata"], numerical=d["numerical"], max_modes=d["max_modes"],
                   fit_rows=d["fit_rows"], max_discrete_values=d["max_discrete_values"],
-                  seed=d["seed"])
+                  public=d.get("public", False), seed=d["seed"])
         enc.columns = [dict(c) for c in d["columns"]]
         for c in enc.columns:
             if c["kind"] == "boolean":

@@ -52,7 +52,7 @@ class TableLayout:
         cont = tuple(s.start for s in encoder.spans if s.kind == "continuous")
         blocks = tuple((s.start, s.width) for s in encoder.spans if s.kind == "softmax")
         cond = tuple((s.start, s.width) for s in encoder.spans if s.role == "category")
-        return cls(encoder.width, cont, blocks, cond, encoder.numerical == "gmm")
+        return cls(encoder.width, cont, blocks, cond, encoder.numerical in ("gmm", "minmax"))
 
     @property
     def cond_width(self) -> int:

@@ -6,6 +6,8 @@ mechanism with noise multiplier ``sigma``, under add-or-remove-one-record adjace
 
 from __future__ import annotations
 
+import contextlib
+
 import dp_accounting
 
 ACCOUNTANTS = ("rdp", "pld")
@@ -26,6 +28,19 @@ def _accountant(name: str) -> dp_accounting.PrivacyAccountant:
     if name == "pld":
         return dp_accounting.pld.PLDAccountant()
     raise ValueError(f"accountant={name!r}; choose one of {ACCOUNTANTS}")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """dp_accounting logs a warning per fractional RDP order it drops; those are expected
+    (the bound stays valid) and would bury a progress bar, so hide warnings while it runs."""
+    from absl import logging
+    old = logging.get_verbosity()
+    logging.set_verbosity(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging.set_verbosity(old)
 
 
 def _check(sampling_rate: float, steps: int, delta: float) -> None:
@@ -50,8 +65,9 @@ def epsilon(*, noise_multiplier: float, sampling_rate: float, steps: int, delta:
     if noise_multiplier <= 0:
         return float("inf")
     acc = _accountant(accountant)
-    acc.compose(_event(noise_multiplier, sampling_rate, steps))
-    return float(acc.get_epsilon(delta))
+    with _quiet():
+        acc.compose(_event(noise_multiplier, sampling_rate, steps))
+        return float(acc.get_epsilon(delta))
 
 
 def noise_multiplier_for(*, target_epsilon: float, delta: float, sampling_rate: float, steps: int,
@@ -60,11 +76,12 @@ def noise_multiplier_for(*, target_epsilon: float, delta: float, sampling_rate: 
     _check(sampling_rate, steps, delta)
     if not target_epsilon > 0:
         raise ValueError(f"target_epsilon must be > 0, got {target_epsilon}")
-    return float(
-        dp_accounting.calibrate_dp_mechanism(
-            lambda: _accountant(accountant),
-            lambda sigma: _event(sigma, sampling_rate, steps),
-            target_epsilon,
-            delta,
+    with _quiet():
+        return float(
+            dp_accounting.calibrate_dp_mechanism(
+                lambda: _accountant(accountant),
+                lambda sigma: _event(sigma, sampling_rate, steps),
+                target_epsilon,
+                delta,
+            )
         )
-    )

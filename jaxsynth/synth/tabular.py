@@ -25,6 +25,7 @@ import optax
 import pandas as pd
 from flax import nnx
 
+from jaxsynth.data.pipeline import MASK_KEY
 from jaxsynth.data.table_encoder import TableEncoder, validate_frame
 from jaxsynth.diffusion.schedules import make_schedule
 from jaxsynth.models.tabular import CTGAN, TVAE, TabDenoiser
@@ -42,6 +43,7 @@ from jaxsynth.train.state import init_state, split_model
 from jaxsynth.train.step import make_update
 
 FORMAT_VERSION = 1
+AUTO_UPDATES = 2000  # updates a fit makes when its model's default epochs is None
 MODEL_NAMES = ("ctgan", "tvae", "tabddpm")
 
 # Per model: training settings and network settings (overridable by keyword).
@@ -52,8 +54,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
               "objective": {"discriminator_steps": 1, "gp_weight": 10.0}},
     "tvae": {"epochs": 300, "batch_size": 500, "learning_rate": 1e-3, "numerical": "gmm",
              "network": {"latent": 128, "hidden": (128, 128)}, "objective": {"loss_factor": 2.0}},
-    "tabddpm": {"epochs": 1000, "batch_size": 1024, "learning_rate": 2e-3, "numerical": "quantile",
-                "network": {"hidden": (512, 512, 512), "time_dim": 128},
+    # epochs None: as many as make about 2,000 updates (small tables take many short epochs).
+    "tabddpm": {"epochs": None, "batch_size": 1024, "learning_rate": 2e-3, "numerical": "quantile",
+                "network": {"hidden": (256, 256, 256), "time_dim": 128},
                 "objective": {"timesteps": 1000, "schedule": "cosine", "sample_steps": 100}},
 }
 
@@ -64,18 +67,30 @@ class TabularSynthesizer:
     Args:
       model: ``"ctgan"``, ``"tvae"`` or ``"tabddpm"``.
       seed: the one seed of a fit; the same seed and data give identical samples.
-      epochs, batch_size, learning_rate: training settings (defaults per model in ``DEFAULTS``).
+      epochs, batch_size, learning_rate: training settings (defaults per model in ``DEFAULTS``;
+        ``tabddpm``'s default epochs are as many as make about 2,000 updates).
       metadata: ``{column: kind}`` overriding detected kinds (see :class:`TableEncoder`).
       progress: show a progress bar with per-epoch losses.
       mesh: a ``jax.sharding.Mesh`` with a ``data`` axis (default: all devices); the batch is
         sharded over it, so ``batch_size`` must divide evenly across its devices.
+      epsilon, delta: train with DP-SGD to this ``(epsilon, delta)`` budget (``tvae`` and
+        ``tabddpm``): Poisson-sampled batches at rate ``batch_size / rows``, per-example
+        gradients clipped to ``l2_clip_norm``, Gaussian noise calibrated by the RDP accountant
+        over all ``epochs``. ``delta`` defaults to ``1 / (10 * rows)``. The encoder then reads
+        nothing from the data: ``metadata`` must give every column's kind and public ``min``/
+        ``max`` or ``categories`` (see :class:`TableEncoder`, ``public=True``), else
+        ``ValueError`` names what is missing. ``privacy_report`` holds the guarantee.
+      noise_multiplier: set the DP noise directly instead of calibrating it to ``epsilon``.
+      l2_clip_norm: the per-example clipping bound under DP.
       **settings: network and objective settings, e.g. ``hidden=(256, 256)``, ``pac=10``,
         ``sample_steps=50``; unknown names raise ``ValueError``.
     """
 
     def __init__(self, model: str = "tabddpm", *, seed: int = 0, epochs: int | None = None,
                  batch_size: int | None = None, learning_rate: float | None = None,
-                 metadata: dict[str, str] | None = None, progress: bool = True, mesh=None,
+                 metadata: dict[str, Any] | None = None, progress: bool = True, mesh=None,
+                 epsilon: float | None = None, delta: float | None = None,
+                 noise_multiplier: float | None = None, l2_clip_norm: float = 1.0,
                  **settings: Any):
         if model not in MODEL_NAMES:
             raise ValueError(f"model={model!r}; choose one of {MODEL_NAMES}")
@@ -85,10 +100,11 @@ class TabularSynthesizer:
         if unknown:
             raise ValueError(f"{model} has no setting(s) {unknown}; known: {sorted(known)}")
         self.model_name, self.seed, self.progress = model, int(seed), progress
-        self.epochs = int(epochs if epochs is not None else d["epochs"])
+        epochs = epochs if epochs is not None else d["epochs"]
+        self.epochs = None if epochs is None else int(epochs)
         self.batch_size = int(batch_size if batch_size is not None else d["batch_size"])
         self.learning_rate = float(learning_rate if learning_rate is not None else d["learning_rate"])
-        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
+        if (self.epochs or 1) < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError(f"epochs, batch_size and learning_rate must be positive; got "
                              f"{self.epochs}, {self.batch_size}, {self.learning_rate}")
         self.network = {**d["network"], **{k: v for k, v in settings.items() if k in d["network"]}}
@@ -96,6 +112,19 @@ class TabularSynthesizer:
                                    **{k: v for k, v in settings.items() if k in d["objective"]}}
         self.metadata = dict(metadata or {})
         self.mesh = mesh
+        self.private = epsilon is not None or noise_multiplier is not None
+        if self.private and model == "ctgan":
+            raise ValueError("differentially private training is built for tvae and tabddpm; "
+                             "DP-CTGAN (privatising only its discriminator) is not built yet")
+        if epsilon is not None and not epsilon > 0:
+            raise ValueError(f"epsilon must be > 0, got {epsilon}")
+        if delta is not None and not 0 < delta < 1:
+            raise ValueError(f"delta must be in (0, 1), got {delta}")
+        if not l2_clip_norm > 0:
+            raise ValueError(f"l2_clip_norm must be > 0, got {l2_clip_norm}")
+        self.epsilon, self.delta = epsilon, delta
+        self.noise_multiplier, self.l2_clip_norm = noise_multiplier, float(l2_clip_norm)
+        self.privacy_report: dict[str, Any] | None = None
         self.encoder: TableEncoder | None = None
         self.history: list[dict[str, float]] = []
 
@@ -156,14 +185,17 @@ class TabularSynthesizer:
                              f"{multiple}); the frame has {len(df)}")
         self._fit_batch = batch
         self.encoder = TableEncoder(self.metadata, numerical=DEFAULTS[self.model_name]["numerical"],
-                                    seed=self.seed).fit(df)
+                                    public=self.private, seed=self.seed).fit(df)
         x = self.encoder.transform(df)
         self.layout = TableLayout.from_encoder(self.encoder)
-        self._counts = [np.bincount(x[:, s:s + w].argmax(1), minlength=w).tolist()
-                        for s, w in self.layout.cond_blocks]
+        # Category counts drive CTGAN's unconditional sampling (never fitted under DP).
+        self._counts = ([np.bincount(x[:, s:s + w].argmax(1), minlength=w).tolist()
+                         for s, w in self.layout.cond_blocks] if self.model_name == "ctgan" else [])
         self.objective = self._objective(self.layout)
         model, state = self._init_state(self.layout, mesh)
         steps = max(1, len(df) // batch)
+        epochs = self.epochs or max(1, math.ceil(AUTO_UPDATES / steps))
+        self.epochs_run = epochs
         data = jax.device_put(jnp.asarray(x), replicated(mesh))
         batch_sharding = data_sharded(mesh)
 
@@ -183,6 +215,26 @@ class TabularSynthesizer:
             def gather(k, inputs):
                 cond, rows = inputs["sampler"].sample(k, batch)
                 return {"x": inputs["data"][rows], "cond": cond}
+        elif self.private:
+            graphdef, _, _ = self._split(model)
+            optimizer = self._optimizer()
+            inputs = {"data": data}
+            dp, padded = self._plan_privacy(len(df), batch, steps, epochs, n_dev)
+
+            def make(root):
+                return make_update(graphdef, self.objective, optimizer, root_key=root, privacy=dp)
+
+            def batches(key, inputs):
+                return jax.random.split(key, steps)
+
+            def gather(k, inputs):
+                # Poisson sampling: every row joins with probability q; the batch is padded
+                # to a fixed size with a mask (truncation past it is a 5-sigma event).
+                n = inputs["data"].shape[0]
+                chosen = jax.random.bernoulli(k, batch / n, (n,))
+                idx = jnp.nonzero(chosen, size=padded, fill_value=0)[0]
+                mask = (jnp.arange(padded) < chosen.sum()).astype(jnp.float32)
+                return {"x": inputs["data"][idx], MASK_KEY: mask}
         else:
             graphdef, _, _ = self._split(model)
             optimizer = self._optimizer()
@@ -212,9 +264,9 @@ class TabularSynthesizer:
         epoch = jax.jit(epoch, donate_argnums=(0,)).lower(state, inputs["root"], inputs).compile()
         self.compile_seconds = time.perf_counter() - start
         self.history = []
-        bar = _progress(self.epochs, f"fit {self.model_name}", self.progress)
+        bar = _progress(epochs, f"fit {self.model_name}", self.progress)
         start = time.perf_counter()
-        for e in range(self.epochs):
+        for e in range(epochs):
             state, metrics = epoch(state, jax.random.fold_in(jax.random.key(self.seed + 1), e), inputs)
             metrics = {k: float(v) for k, v in metrics.items()}
             if metrics.pop("nonfinite") > 0:
@@ -231,6 +283,24 @@ class TabularSynthesizer:
         self._model = model
         self._set_params(state.ema_params, state.model_state)
         return self
+
+    def _plan_privacy(self, rows: int, batch: int, steps: int, epochs: int, n_dev: int):
+        """``(DPSGD settings, padded batch size)``; fills ``privacy_report``."""
+        from jaxsynth.data.pipeline import poisson_padded_size
+        from jaxsynth.privacy import DPSGD, epsilon, noise_multiplier_for
+        q, total = batch / rows, steps * epochs
+        delta = self.delta if self.delta is not None else 1.0 / (10 * rows)
+        sigma = self.noise_multiplier
+        if sigma is None:
+            sigma = noise_multiplier_for(target_epsilon=self.epsilon, delta=delta, sampling_rate=q,
+                                         steps=total, accountant="rdp")
+        spent = epsilon(noise_multiplier=sigma, sampling_rate=q, steps=total, delta=delta,
+                        accountant="rdp")
+        self.privacy_report = {"epsilon": spent, "delta": delta, "noise_multiplier": sigma,
+                               "l2_clip_norm": self.l2_clip_norm, "sampling_rate": q,
+                               "steps": total, "accountant": "rdp", "target_epsilon": self.epsilon}
+        dp = DPSGD(l2_clip_norm=self.l2_clip_norm, noise_multiplier=sigma, expected_batch_size=batch)
+        return dp, poisson_padded_size(rows, q, multiple_of=n_dev)
 
     def _set_params(self, params, model_state) -> None:
         self._params, self._model_state = jax.device_get(params), jax.device_get(model_state)
@@ -345,7 +415,10 @@ class TabularSynthesizer:
                 "batch_size": self.batch_size, "learning_rate": self.learning_rate,
                 "metadata": self.metadata, "network": _listify(self.network),
                 "objective": self.objective_settings, "encoder": self.encoder.to_dict(),
-                "counts": self._counts, "history": self.history}
+                "counts": self._counts, "history": self.history,
+                "privacy": {"epsilon": self.epsilon, "delta": self.delta,
+                            "noise_multiplier": self.noise_multiplier,
+                            "l2_clip_norm": self.l2_clip_norm, "report": self.privacy_report}}
         ckpt = path / "params"
         with ocp.StandardCheckpointer() as cp:
             cp.save(ckpt, {"params": self._params, "model_state": self._model_state}, force=True)
@@ -367,11 +440,13 @@ class TabularSynthesizer:
         synth = cls(meta["model"], seed=meta["seed"], epochs=meta["epochs"],
                     batch_size=meta["batch_size"], learning_rate=meta["learning_rate"],
                     metadata=meta["metadata"], progress=False,
+                    **{k: v for k, v in meta["privacy"].items() if k != "report"},
                     **{k: tuple(v) if isinstance(v, list) else v for k, v in meta["network"].items()},
                     **meta["objective"])
         synth.encoder = TableEncoder.from_dict(meta["encoder"])
         synth.layout = TableLayout.from_encoder(synth.encoder)
         synth._counts, synth.history = meta["counts"], meta["history"]
+        synth.privacy_report = meta["privacy"]["report"]
         synth.objective = synth._objective(synth.layout)
         synth._model = nnx.eval_shape(lambda: synth._network(synth.layout, nnx.Rngs(0)))
         _, params, rest = synth._split(synth._model)
