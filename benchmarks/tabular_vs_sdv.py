@@ -6,7 +6,7 @@ KS / TV complement, correlation similarity, train-on-synthetic/test-on-real accu
 train-on-real (histogram gradient boosting), and the share of synthetic rows identical to a
 training row against the same share for real held-out rows.
 
-    .venv/bin/pip install statsmodels palmerpenguins     # the offline tables
+    .venv/bin/pip install -e '.[bench]'     # statsmodels and palmerpenguins: the offline tables
     .venv/bin/python benchmarks/tabular_vs_sdv.py --sdv-python /tmp/sdvenv/bin/python \
         [--datasets fair,penguins,breast_cancer] [--models ctgan,tvae,tabddpm] [--epochs N]
 

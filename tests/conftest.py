@@ -6,6 +6,13 @@ import sys
 
 import pytest
 
+# The tests are bound by XLA compile time, not run time: compile with the backend's cheap
+# settings (about 40% less wall time for the suite on 2 cores). Numerics are unchanged in
+# kind; the library, demo and benchmarks compile at full optimisation.
+_FAST = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _FAST).strip()
+
 collect_ignore = ["multidevice"]  # run in their own process with 8 simulated devices (Makefile)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
