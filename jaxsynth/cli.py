@@ -4,6 +4,8 @@
     jaxsynth sample --workdir DIR -n N --out FILE.npz [--seed S] [--sampler ddim] [--steps K] [--png]
     jaxsynth tabular fit DATA.csv|.parquet --model tabddpm|ctgan|tvae --out MODEL_DIR [--epochs E]
     jaxsynth tabular sample MODEL_DIR -n N --out DIR [--shards K] [--format parquet|csv]
+    jaxsynth evaluate --real TRAIN.csv --synthetic FILE|SHARD_DIR [--holdout TEST.csv]
+        [--target COLUMN] --out REPORT.json
 
 Errors a user can fix (bad config, bad workdir, bad arguments) print one line and exit 2.
 """
@@ -62,7 +64,35 @@ def _parser() -> argparse.ArgumentParser:
                    help="fix a categorical column (repeatable)")
     g.add_argument("--chunk-rows", type=int, default=65_536)
     g.add_argument("--no-progress", action="store_true")
+
+    e = sub.add_parser("evaluate", help="score synthetic rows against real ones (JSON report)")
+    e.add_argument("--real", required=True, help="the training rows (.csv or .parquet)")
+    e.add_argument("--synthetic", required=True, help="a .csv/.parquet file or a shard directory")
+    e.add_argument("--holdout", default=None, help="real rows not trained on (baselines, TSTR)")
+    e.add_argument("--target", default=None, help="column to predict for TSTR/TRTR")
+    e.add_argument("--out", required=True, help="report path (.json)")
+    e.add_argument("--max-rows", type=int, default=None,
+                   help="subsample tables for resemblance/utility (distances use all rows)")
     return p
+
+
+def _evaluate(args) -> int:
+    from jaxsynth.data.shards import read_shards
+    from jaxsynth.eval import evaluate
+
+    if not args.out.endswith(".json"):
+        raise ValueError(f"--out {args.out!r}: the report is written as .json (the HTML report "
+                         "is not built yet)")
+    synthetic = (read_shards(args.synthetic) if os.path.isdir(args.synthetic)
+                 else _read_table(args.synthetic))
+    holdout = _read_table(args.holdout) if args.holdout else None
+    report = evaluate(_read_table(args.real), synthetic, holdout, args.target,
+                      max_rows=args.max_rows)
+    report.to_json(args.out)
+    for name, value in report.scores.items():
+        print(f"{name:50s} {value:.4f}")
+    print(f"wrote {args.out}")
+    return 0
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -194,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "tabular":
             return _tabular(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         return _train(args, overrides) if args.command == "train" else _sample(args)
     except (ValueError, NonFiniteLossError) as e:
         print(f"jaxsynth {args.command}: error: {e}", file=sys.stderr)

@@ -66,3 +66,18 @@ def test_cli_fit_then_sample_sharded(tmp_path, capsys):
                  "--condition", "group=giant", "--no-progress"]) == 2
     assert "no category 'giant'" in capsys.readouterr().err
     assert main(["tabular", "fit", str(tmp_path / "missing.csv"), "--out", str(model)]) == 2
+
+
+def test_cli_evaluate_reads_shards_and_writes_json(tmp_path, capsys):
+    real, holdout = tmp_path / "real.csv", tmp_path / "holdout.csv"
+    dependent_frame(300, seed=0).to_csv(real, index=False)
+    dependent_frame(100, seed=1).to_csv(holdout, index=False)
+    write_shards(lambda rows, seed: dependent_frame(max(rows, 1), seed=seed).iloc[:rows], 300,
+                 tmp_path / "synth", shards=3)
+    out = tmp_path / "report.json"
+    assert main(["evaluate", "--real", str(real), "--synthetic", str(tmp_path / "synth"),
+                 "--holdout", str(holdout), "--target", "group", "--out", str(out)]) == 0
+    scores = json.loads(out.read_text())["scores"]
+    assert scores["utility.ratio"] > 0.8 and "privacy.dcr_synthetic_median" in scores
+    assert main(["evaluate", "--real", str(real), "--synthetic", str(real), "--out",
+                 str(tmp_path / "r.html")]) == 2

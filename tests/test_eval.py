@@ -1,0 +1,64 @@
+import json
+
+import numpy as np
+import pytest
+from tables import dependent_frame
+
+from jaxsynth.eval import (
+    column_shapes,
+    correlation_similarity,
+    evaluate,
+    identical_match_share,
+    tstr,
+)
+from jaxsynth.eval.distance import distance_to_closest_record, nearest_distances
+
+
+def test_nearest_distances_match_brute_force_across_chunk_edges():
+    rng = np.random.default_rng(0)
+    ref, q = rng.normal(size=(203, 5)).astype(np.float32), rng.normal(size=(57, 5)).astype(np.float32)
+    got = nearest_distances(q, ref, query_chunk=16, reference_chunk=50)
+    full = np.sqrt(((q[:, None, :] - ref[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(got, np.sort(full, axis=1)[:, :2], rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="same features"):
+        nearest_distances(q[:, :3], ref)
+
+
+def test_a_copy_of_the_training_set_shows_maximal_risk_and_fresh_rows_do_not():
+    train, holdout = dependent_frame(600, seed=0), dependent_frame(600, seed=1)
+    copy = distance_to_closest_record(train, train.sample(frac=1.0, random_state=0), holdout)
+    assert copy["dcr_synthetic_median"] == 0.0 and copy["share_closer_to_train"] == 1.0
+    assert copy["dcr_holdout_median"] > 0
+    fresh = distance_to_closest_record(train, dependent_frame(600, seed=2), holdout)
+    assert 0.3 < fresh["share_closer_to_train"] < 0.7
+    assert identical_match_share(train, train, holdout)["synthetic"] == 1.0
+
+
+def test_resemblance_scores_on_known_cases():
+    a = dependent_frame(500, seed=0)
+    same = column_shapes(a, a)
+    assert all(v == 1.0 for v in same.values())
+    shifted = a.assign(value=a["value"] + 100.0, group="other")
+    far = column_shapes(a, shifted)
+    assert far["value"] == 0.0 and far["group"] == 0.0
+    assert correlation_similarity(a, a) == 1.0 or np.isnan(correlation_similarity(a, a))
+
+
+def test_tstr_on_real_rows_equals_trtr():
+    train, test = dependent_frame(400, seed=0), dependent_frame(200, seed=1)
+    scores = tstr(train, train, test, target="group")
+    assert scores["ratio"] == 1.0 and scores["metric"] == "accuracy" and scores["trtr"] > 0.9
+
+
+def test_evaluate_gives_named_scores_and_json(tmp_path):
+    train, holdout = dependent_frame(400, seed=0), dependent_frame(200, seed=1)
+    report = evaluate(train, dependent_frame(400, seed=2), holdout, target="group")
+    s = report.scores
+    assert s["resemblance.column_shapes"] > 0.8 and 0.8 < s["utility.ratio"] <= 1.1
+    assert s["privacy.identical_match_share"] == 0.0
+    report.to_json(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["scores"] == pytest.approx(s, nan_ok=True)
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['flag'\]"):
+        evaluate(train, train.drop(columns=["flag"]))
+    with pytest.raises(ValueError, match="target 'nope'"):
+        evaluate(train, train, holdout, target="nope")
