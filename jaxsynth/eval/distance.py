@@ -70,8 +70,17 @@ def _two_nearest(queries: jax.Array, reference: jax.Array, valid: jax.Array, *, 
         ref, ok = inputs
         dist = q_sq - 2.0 * queries @ ref.T + jnp.sum(ref**2, axis=1)[None, :]
         dist = jnp.where(ok[None, :], jnp.maximum(dist, 0.0), jnp.inf)
-        both = jnp.concatenate([best, dist], axis=1)
-        return -jax.lax.top_k(-both, 2)[0], None
+        # The chunk's two smallest by plain reductions (top_k and argmin are several times
+        # slower on CPU), ties counted so two equal nearest rows give m2 == m1; then merged
+        # with the two best so far.
+        m1 = jnp.min(dist, axis=1)
+        at_min = dist == m1[:, None]
+        m2 = jnp.min(jnp.where(at_min, jnp.inf, dist), axis=1)
+        m2 = jnp.where(jnp.sum(at_min, axis=1) > 1, m1, m2)
+        b1, b2 = best[:, 0], best[:, 1]
+        new1 = jnp.minimum(b1, m1)
+        new2 = jnp.minimum(jnp.maximum(b1, m1), jnp.minimum(b2, m2))
+        return jnp.stack([new1, new2], axis=1), None
 
     init = jnp.full((queries.shape[0], 2), jnp.inf, queries.dtype)
     best, _ = jax.lax.scan(body, init, (chunks, valid))
