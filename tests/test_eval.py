@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from tables import dependent_frame
 
@@ -41,7 +42,13 @@ def test_resemblance_scores_on_known_cases():
     shifted = a.assign(value=a["value"] + 100.0, group="other")
     far = column_shapes(a, shifted)
     assert far["value"] == 0.0 and far["group"] == 0.0
-    assert correlation_similarity(a, a) == 1.0 or np.isnan(correlation_similarity(a, a))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=500)
+    pos = pd.DataFrame({"x": x, "y": x + 0.1 * rng.normal(size=500)})
+    assert correlation_similarity(pos, pos) == 1.0
+    neg = pos.assign(y=-pos["y"])  # correlation near +1 becomes near -1
+    assert correlation_similarity(pos, neg) < 0.01
+    assert np.isnan(correlation_similarity(a, a))  # one numerical column: no pairs
 
 
 def test_tstr_on_real_rows_equals_trtr():

@@ -317,20 +317,19 @@ class TableEncoder:
         return out
 
     def _category_indices(self, col, series: pd.Series) -> np.ndarray:
-        lookup = {c: i for i, c in enumerate(col["categories"]) if c is not None}
-        none_index = col["categories"].index(None) if None in col["categories"] else None
-        idx = np.empty(len(series), np.int64)
-        for row, v in enumerate(series.astype(object)):
-            if _is_missing(v):
-                if none_index is None:
-                    raise ValueError(f"column {col['name']!r} has missing values, but had none in fit")
-                idx[row] = none_index
-            elif v in lookup:
-                idx[row] = lookup[v]
-            else:
-                raise ValueError(f"column {col['name']!r} has category {v!r}, unseen in fit; seen: "
-                                 f"{[c for c in col['categories'] if c is not None][:20]}")
-        return idx
+        values = series.astype(object)
+        missing = values.isna().to_numpy()
+        present = [c for c in col["categories"] if c is not None]
+        idx = pd.Index(present, dtype=object).get_indexer(values.where(~missing, None))
+        unseen = (idx < 0) & ~missing
+        if unseen.any():
+            raise ValueError(f"column {col['name']!r} has category {values[unseen].iloc[0]!r}, "
+                             f"unseen in fit; seen: {present[:20]}")
+        if missing.any():
+            if None not in col["categories"]:
+                raise ValueError(f"column {col['name']!r} has missing values, but had none in fit")
+            idx[missing] = col["categories"].index(None)
+        return idx.astype(np.int64)
 
     def inverse_transform(self, data: np.ndarray) -> pd.DataFrame:
         """Rows ``[n, width]`` (encoded or generated) back to a DataFrame with the fitted dtypes.
