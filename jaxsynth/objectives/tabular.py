@@ -144,11 +144,6 @@ def _activate(layout: TableLayout, raw: jax.Array, key: jax.Array | None, tau: f
     return jnp.where(layout.in_block, layout.block_softmax(logits / tau), jnp.tanh(raw))
 
 
-def _one_hot_sample(layout: TableLayout, logits_rows: jax.Array, key: jax.Array) -> jax.Array:
-    """Replace each one-hot block of ``logits_rows`` by a one-hot draw from its softmax."""
-    return layout.block_sample(logits_rows, key)
-
-
 # ---------------------------------------------------------------------------------- CTGAN
 @jax.tree_util.register_pytree_node_class
 class ConditionSampler:
@@ -169,28 +164,25 @@ class ConditionSampler:
             return
         max_k = max(w for _, w in blocks)
         log_p = np.full((len(blocks), max_k), -np.inf, np.float32)
-        freq_p = np.full((len(blocks), max_k), -np.inf, np.float32)
         order, starts, counts, offsets = [], [], [], []
         offset = 0
         for j, (s, w) in enumerate(blocks):
             cats = x[:, s:s + w].argmax(1)
             count = np.bincount(cats, minlength=w)
             log_p[j, :w] = np.log(np.log1p(count) / np.log1p(count).sum())
-            with np.errstate(divide="ignore"):
-                freq_p[j, :w] = np.log(count / n)
             rows = np.argsort(cats, kind="stable")
             starts.append(j * n + np.concatenate([[0], np.cumsum(count)[:-1]]))
             counts.append(count)
             order.append(rows)
             offsets.append(offset)
             offset += w
-        self.log_p, self.freq_p = jnp.asarray(log_p), jnp.asarray(freq_p)
+        self.log_p = jnp.asarray(log_p)
         self.order = jnp.asarray(np.concatenate(order), jnp.int32)
         self.starts = jnp.asarray(np.concatenate(starts), jnp.int32)
         self.counts = jnp.asarray(np.concatenate(counts), jnp.int32)
         self.offsets = jnp.asarray(offsets, jnp.int32)
 
-    _ARRAYS = ("log_p", "freq_p", "order", "starts", "counts", "offsets")
+    _ARRAYS = ("log_p", "order", "starts", "counts", "offsets")
 
     # A pytree (arrays as leaves), so a jitted function takes it as an argument rather than
     # baking the tables into the program as constants.
@@ -206,15 +198,13 @@ class ConditionSampler:
             setattr(obj, name, leaf)
         return obj
 
-    def sample(self, key: jax.Array, batch: int, *, original: bool = False):
-        """``(cond: [B, cond_width], rows: [B] int32)``; ``original`` draws categories by their
-        data frequency instead of the log-frequency (CTGAN's choice when generating)."""
+    def sample(self, key: jax.Array, batch: int):
+        """``(cond: [B, cond_width], rows: [B] int32)``."""
         k_col, k_cat, k_row = jax.random.split(key, 3)
         if not self.layout.cond_blocks:
             return (jnp.zeros((batch, 0)), jax.random.randint(k_row, (batch,), 0, self.n))
         col = jax.random.randint(k_col, (batch,), 0, len(self.layout.cond_blocks))
-        table = self.freq_p if original else self.log_p
-        cat = jax.random.categorical(k_cat, table[col], axis=-1)
+        cat = jax.random.categorical(k_cat, self.log_p[col], axis=-1)
         g = self.offsets[col] + cat
         u = jax.random.uniform(k_row, (batch,))
         pos = self.starts[g] + jnp.minimum((u * self.counts[g]).astype(jnp.int32), self.counts[g] - 1)
@@ -331,7 +321,7 @@ class TVAEObjective:
             idx = jnp.array(self.layout.continuous)
             sigma = jnp.exp(jnp.clip(model.log_sigma[...][idx], jnp.log(0.01), 0.0))
             out = out.at[:, idx].add(sigma * jax.random.normal(k_noise, (out.shape[0], len(idx))))
-        return self.layout.clamp(_one_hot_sample(self.layout, out, k_cat), cond)
+        return self.layout.clamp(self.layout.block_sample(out, k_cat), cond)
 
 
 # -------------------------------------------------------------------------------- TabDDPM

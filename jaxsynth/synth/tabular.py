@@ -183,7 +183,6 @@ class TabularSynthesizer:
         if batch > len(df):
             raise ValueError(f"{self.model_name} needs at least {batch} rows (a batch divisible by "
                              f"{multiple}); the frame has {len(df)}")
-        self._fit_batch = batch
         self.encoder = TableEncoder(self.metadata, numerical=DEFAULTS[self.model_name]["numerical"],
                                     public=self.private, seed=self.seed).fit(df)
         x = self.encoder.transform(df)
@@ -195,7 +194,7 @@ class TabularSynthesizer:
         model, state = self._init_state(self.layout, mesh)
         steps = max(1, len(df) // batch)
         epochs = self.epochs or max(1, math.ceil(AUTO_UPDATES / steps))
-        self.epochs_run = epochs
+        self.epochs_run = epochs  # what the fit ran (tabddpm's default is chosen here)
         data = jax.device_put(jnp.asarray(x), replicated(mesh))
         batch_sharding = data_sharded(mesh)
 
