@@ -60,51 +60,58 @@ def _as_float(s: pd.Series) -> np.ndarray:
 
 @functools.partial(jax.jit, static_argnames=("reference_chunk",))
 def _two_nearest(queries: jax.Array, reference: jax.Array, valid: jax.Array, *, reference_chunk: int):
-    """Squared distances ``[q, 2]`` from each query row to its two nearest valid reference rows."""
+    """Squared distances ``[q, 2]`` from each query row to its two nearest valid reference rows,
+    and ``[q]`` the index of the nearest one."""
     d = reference.shape[1]
     chunks = reference.reshape(-1, reference_chunk, d)
     valid = valid.reshape(-1, reference_chunk)
+    offsets = jnp.arange(chunks.shape[0], dtype=jnp.int32) * reference_chunk
+    iota = jnp.arange(reference_chunk, dtype=jnp.int32)
     q_sq = jnp.sum(queries**2, axis=1, keepdims=True)
 
-    def body(best, inputs):
-        ref, ok = inputs
+    def body(carry, inputs):
+        best, best_idx = carry
+        ref, ok, offset = inputs
         dist = q_sq - 2.0 * queries @ ref.T + jnp.sum(ref**2, axis=1)[None, :]
         dist = jnp.where(ok[None, :], jnp.maximum(dist, 0.0), jnp.inf)
         # The chunk's two smallest by plain reductions (top_k and argmin are several times
         # slower on CPU), ties counted so two equal nearest rows give m2 == m1; then merged
-        # with the two best so far.
+        # with the two best so far. The nearest's index is a min over a masked iota.
         m1 = jnp.min(dist, axis=1)
         at_min = dist == m1[:, None]
+        i1 = jnp.min(jnp.where(at_min, iota[None, :], reference_chunk), axis=1) + offset
         m2 = jnp.min(jnp.where(at_min, jnp.inf, dist), axis=1)
         m2 = jnp.where(jnp.sum(at_min, axis=1) > 1, m1, m2)
         b1, b2 = best[:, 0], best[:, 1]
         new1 = jnp.minimum(b1, m1)
         new2 = jnp.minimum(jnp.maximum(b1, m1), jnp.minimum(b2, m2))
-        return jnp.stack([new1, new2], axis=1), None
+        return (jnp.stack([new1, new2], axis=1), jnp.where(m1 < b1, i1, best_idx)), None
 
-    init = jnp.full((queries.shape[0], 2), jnp.inf, queries.dtype)
-    best, _ = jax.lax.scan(body, init, (chunks, valid))
-    return best
+    init = (jnp.full((queries.shape[0], 2), jnp.inf, queries.dtype),
+            jnp.zeros(queries.shape[0], jnp.int32))
+    (best, idx), _ = jax.lax.scan(body, init, (chunks, valid, offsets))
+    return best, idx
 
 
-def nearest_distances(queries: np.ndarray, reference: np.ndarray, *, query_chunk: int = 4096,
-                      reference_chunk: int = 8192) -> np.ndarray:
-    """``[len(queries), 2]`` Euclidean distances to the nearest and second-nearest reference rows.
-
-    >>> ref = np.array([[0.0], [1.0], [5.0]], np.float32)
-    >>> [round(float(v), 3) for v in nearest_distances(np.array([[0.9]], np.float32), ref)[0]]
-    [0.1, 0.9]
-    """
+def _check_pair(queries, reference, min_reference: int):
     queries, reference = np.asarray(queries, np.float32), np.asarray(reference, np.float32)
     if queries.ndim != 2 or reference.ndim != 2 or queries.shape[1] != reference.shape[1]:
         raise ValueError(f"queries {queries.shape} and reference {reference.shape} must be "
                          "[rows, features] with the same features")
-    if len(reference) < 2:
-        raise ValueError("nearest_distances needs at least 2 reference rows")
+    if len(reference) < min_reference:
+        raise ValueError(f"needs at least {min_reference} reference rows, got {len(reference)}")
+    return queries, reference
+
+
+def _scan_queries(fn, queries: np.ndarray, reference: np.ndarray, per_row: tuple[np.ndarray, ...],
+                  *, query_chunk: int, reference_chunk: int, width: int) -> np.ndarray:
+    """Runs ``fn(query_block, ref_chunks, valid, *per_row_chunks, reference_chunk=)`` over
+    fixed-size query blocks (one compile), the reference padded to whole chunks."""
     rc = int(min(reference_chunk, len(reference)))
     pad = -len(reference) % rc
     ref = np.concatenate([reference, np.zeros((pad, reference.shape[1]), np.float32)])
     valid = np.arange(len(ref)) < len(reference)
+    extras = [jnp.asarray(np.concatenate([a, np.zeros(pad, a.dtype)])) for a in per_row]
     ref_dev, valid_dev = jnp.asarray(ref), jnp.asarray(valid)
     qc = int(min(query_chunk, max(len(queries), 1)))
     out = []
@@ -113,9 +120,105 @@ def nearest_distances(queries: np.ndarray, reference: np.ndarray, *, query_chunk
         n = len(block)
         if n < qc:
             block = np.concatenate([block, np.zeros((qc - n, block.shape[1]), np.float32)])
-        out.append(np.asarray(_two_nearest(jnp.asarray(block), ref_dev, valid_dev,
-                                           reference_chunk=rc))[:n])
-    return np.sqrt(np.concatenate(out)) if out else np.zeros((0, 2), np.float32)
+        res = fn(jnp.asarray(block), ref_dev, valid_dev, *extras, reference_chunk=rc)
+        out.append([np.asarray(r)[:n] for r in (res if isinstance(res, tuple) else (res,))])
+    if not out:
+        return np.zeros((0, width), np.float32)
+    parts = [np.concatenate(p) for p in zip(*out, strict=True)]
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def nearest_distances(queries: np.ndarray, reference: np.ndarray, *, query_chunk: int = 4096,
+                      reference_chunk: int = 8192) -> np.ndarray:
+    """``[len(queries), 2]`` Euclidean distances to the nearest and second-nearest reference rows.
+
+    The search runs in float32 through ``|q|^2 - 2 q.r + |r|^2`` (matrix products), whose
+    rounding is about ``1e-7 (|q|^2 + |r|^2)`` in squared distance; the nearest distance is
+    then recomputed from the difference itself, so a copy scores exactly 0 unless another row
+    lies within about ``4e-4`` of it (on unit-scale features).
+
+    >>> ref = np.array([[0.0], [1.0], [5.0]], np.float32)
+    >>> [round(float(v), 3) for v in nearest_distances(np.array([[0.9]], np.float32), ref)[0]]
+    [0.1, 0.9]
+    """
+    queries, reference = _check_pair(queries, reference, 2)
+    if len(queries) == 0:
+        return np.zeros((0, 2), np.float32)
+    sq, idx = _scan_queries(_two_nearest, queries, reference, (), query_chunk=query_chunk,
+                            reference_chunk=reference_chunk, width=2)
+    # The search's |q|^2 - 2 q.r + |r|^2 loses digits to cancellation (a copy can show 3e-4
+    # instead of 0); the nearest distance is recomputed from the difference itself.
+    d1 = np.sqrt(np.sum((queries - reference[idx]) ** 2, axis=1))
+    return np.stack([d1, np.maximum(np.sqrt(sq[:, 1]), d1)], axis=1)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "reference_chunk"))
+def _k_nearest(queries, reference, valid, *, k: int, reference_chunk: int):
+    d = reference.shape[1]
+    chunks, valid = reference.reshape(-1, reference_chunk, d), valid.reshape(-1, reference_chunk)
+    q_sq = jnp.sum(queries**2, axis=1, keepdims=True)
+
+    def body(best, inputs):
+        ref, ok = inputs
+        dist = q_sq - 2.0 * queries @ ref.T + jnp.sum(ref**2, axis=1)[None, :]
+        dist = jnp.where(ok[None, :], jnp.maximum(dist, 0.0), jnp.inf)
+        neg, _ = jax.lax.top_k(-jnp.concatenate([best, dist], axis=1), k)
+        return -neg, None
+
+    init = jnp.full((queries.shape[0], k), jnp.inf, queries.dtype)
+    best, _ = jax.lax.scan(body, init, (chunks, valid))
+    return best
+
+
+def k_nearest_distances(queries: np.ndarray, reference: np.ndarray, k: int, *,
+                        query_chunk: int = 2048, reference_chunk: int = 4096) -> np.ndarray:
+    """``[len(queries), k]`` Euclidean distances to the ``k`` nearest reference rows, ascending.
+
+    >>> ref = np.array([[0.0], [1.0], [5.0]], np.float32)
+    >>> [round(float(v), 3) for v in k_nearest_distances(np.array([[0.9]], np.float32), ref, 3)[0]]
+    [0.1, 0.9, 4.1]
+    """
+    queries, reference = _check_pair(queries, reference, k)
+    fn = functools.partial(_k_nearest, k=int(k))
+    return np.sqrt(_scan_queries(fn, queries, reference, (), query_chunk=query_chunk,
+                                 reference_chunk=reference_chunk, width=k))
+
+
+@functools.partial(jax.jit, static_argnames=("reference_chunk",))
+def _ball_hits(queries, reference, valid, radius, *, reference_chunk: int):
+    d = reference.shape[1]
+    chunks = reference.reshape(-1, reference_chunk, d)
+    valid, radius = valid.reshape(-1, reference_chunk), radius.reshape(-1, reference_chunk)
+    q_sq = jnp.sum(queries**2, axis=1, keepdims=True)
+
+    def body(acc, inputs):
+        ref, ok, rad = inputs
+        dist = jnp.sqrt(jnp.maximum(q_sq - 2.0 * queries @ ref.T + jnp.sum(ref**2, axis=1)[None, :], 0.0))
+        # float32 slack, so a row exactly on a ball's edge (its radius came from the same
+        # distance computed in another program) counts as inside.
+        gap_all = dist - rad[None, :] * (1.0 + 1e-5) - 1e-6
+        inside = (gap_all <= 0) & ok[None, :]
+        gap = jnp.min(jnp.where(ok[None, :], gap_all, jnp.inf), axis=1)
+        return jnp.stack([jnp.minimum(acc[:, 0], gap), acc[:, 1] + jnp.sum(inside, axis=1)], axis=1), None
+
+    init = jnp.stack([jnp.full(queries.shape[0], jnp.inf, queries.dtype),
+                      jnp.zeros(queries.shape[0], queries.dtype)], axis=1)
+    acc, _ = jax.lax.scan(body, init, (chunks, valid, radius))
+    return acc
+
+
+def ball_hits(queries: np.ndarray, reference: np.ndarray, radius: np.ndarray, *,
+              query_chunk: int = 2048, reference_chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """For balls of ``radius[j]`` around each reference row ``j``: per query row, the smallest
+    ``distance - radius`` (``<= 0``: inside at least one ball) and the number of balls it is in.
+    """
+    queries, reference = _check_pair(queries, reference, 1)
+    radius = np.asarray(radius, np.float32)
+    if radius.shape != (len(reference),):
+        raise ValueError(f"radius has shape {radius.shape}, expected ({len(reference)},)")
+    out = _scan_queries(_ball_hits, queries, reference, (radius,), query_chunk=query_chunk,
+                        reference_chunk=reference_chunk, width=2)
+    return out[:, 0], out[:, 1].astype(np.int64)
 
 
 def distance_to_closest_record(train: pd.DataFrame, synthetic: pd.DataFrame,

@@ -23,16 +23,48 @@ def _design(frames: list[pd.DataFrame], target: str):
     return [dummies.xs(i).to_numpy() for i in range(len(feats))]
 
 
-def tstr(real_train: pd.DataFrame, synthetic: pd.DataFrame, real_test: pd.DataFrame, target: str,
-         *, seed: int = 0) -> dict[str, float]:
-    """Accuracy (classification) or R² (regression) of scikit-learn's histogram gradient
-    boosting on ``real_test``, trained on ``synthetic`` (TSTR) and on ``real_train`` (TRTR), and
-    their ratio ``tstr / trtr`` (1: synthetic rows are as useful as real ones; higher is better).
+def _macro_auc(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
+    """One-vs-rest ROC AUC averaged over the test classes (a class the model never saw scores
+    from a zero probability column)."""
+    from sklearn.metrics import roc_auc_score
+    aucs = []
+    for c in np.unique(y_true):
+        pos = y_true == c
+        if pos.all():
+            continue
+        col = np.flatnonzero(classes == c)
+        score = proba[:, col[0]] if col.size else np.zeros(len(y_true))
+        aucs.append(roc_auc_score(pos, score))
+        if len(np.unique(y_true)) == 2:
+            break  # binary: both classes give the same AUC
+    return float(np.mean(aucs)) if aucs else float("nan")
 
-    The target is a classification target unless it is numerical with more than 20 values.
+
+MODELS = ("gbm", "linear")
+
+
+def tstr(real_train: pd.DataFrame, synthetic: pd.DataFrame, real_test: pd.DataFrame, target: str,
+         *, models: tuple[str, ...] = MODELS, seed: int = 0) -> dict[str, float | str]:
+    """Train-on-synthetic / test-on-real (TSTR) against train-on-real / test-on-real (TRTR).
+
+    Each model in ``models`` (``"gbm"``: scikit-learn's histogram gradient boosting;
+    ``"linear"``: standardised logistic regression, or ridge regression) is trained once on
+    ``synthetic`` and once on ``real_train`` and scored on ``real_test``. Classification
+    (the target is categorical, boolean, or numerical with at most 20 values): ``accuracy``,
+    ``f1`` (macro) and ``roc_auc`` (one-vs-rest, macro); regression: ``r2``. Every figure is
+    returned as ``"{model}.{metric}.tstr"``, ``".trtr"`` and ``".ratio"`` (``tstr / trtr``:
+    1 means synthetic rows are as useful as real ones; higher is better). The headline
+    ``tstr``, ``trtr`` and ``ratio`` are the first model's accuracy (or R²), named in
+    ``metric``.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.metrics import accuracy_score, f1_score, r2_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise ValueError(f"models must be a non-empty subset of {MODELS}, got {models!r}")
     for name, f in (("real_train", real_train), ("synthetic", synthetic), ("real_test", real_test)):
         if target not in f.columns:
             raise ValueError(f"target {target!r} is not a column of {name}")
@@ -40,18 +72,35 @@ def tstr(real_train: pd.DataFrame, synthetic: pd.DataFrame, real_test: pd.DataFr
     regression = (pd.api.types.is_numeric_dtype(y_real.dtype)
                   and not pd.api.types.is_bool_dtype(y_real.dtype) and y_real.nunique() > 20)
     x_train, x_syn, x_test = _design([real_train, synthetic, real_test], target)
-    scores = {}
-    for name, x, y in (("trtr", x_train, real_train[target]), ("tstr", x_syn, synthetic[target])):
-        if regression:
-            model = HistGradientBoostingRegressor(random_state=seed).fit(x, y.astype(float))
-            scores[name] = float(r2_score(real_test[target].astype(float), model.predict(x_test)))
-        else:
-            y = y.astype(str)
-            if y.nunique() < 2:
-                scores[name] = float(np.mean(real_test[target].astype(str) == y.iloc[0]))
+    y_test = real_test[target].astype(float) if regression else real_test[target].astype(str).to_numpy()
+    scores: dict[str, float | str] = {}
+    for model_name in models:
+        for name, x, y in (("trtr", x_train, real_train[target]), ("tstr", x_syn, synthetic[target])):
+            if regression:
+                model = (HistGradientBoostingRegressor(random_state=seed) if model_name == "gbm"
+                         else make_pipeline(StandardScaler(), Ridge(alpha=1.0)))
+                model.fit(x, y.astype(float))
+                scores[f"{model_name}.r2.{name}"] = float(r2_score(y_test, model.predict(x_test)))
                 continue
-            model = HistGradientBoostingClassifier(random_state=seed).fit(x, y)
-            scores[name] = float(accuracy_score(real_test[target].astype(str), model.predict(x_test)))
-    scores["ratio"] = scores["tstr"] / scores["trtr"] if scores["trtr"] else float("nan")
-    scores["metric"] = "r2" if regression else "accuracy"
+            y = y.astype(str).to_numpy()
+            if len(np.unique(y)) < 2:  # one class: predict it everywhere
+                pred, classes = np.full(len(y_test), y[0]), np.unique(y)
+                proba = np.ones((len(y_test), 1))
+            else:
+                model = (HistGradientBoostingClassifier(random_state=seed) if model_name == "gbm"
+                         else make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)))
+                model.fit(x, y)
+                pred, proba, classes = model.predict(x_test), model.predict_proba(x_test), model.classes_
+            scores[f"{model_name}.accuracy.{name}"] = float(accuracy_score(y_test, pred))
+            f1 = f1_score(y_test, pred, average="macro", zero_division=0)
+            scores[f"{model_name}.f1.{name}"] = float(f1)
+            scores[f"{model_name}.roc_auc.{name}"] = _macro_auc(y_test, proba, classes)
+    for key in [k for k in scores if k.endswith(".trtr")]:
+        base = key[:-len(".trtr")]
+        trtr = scores[key]
+        scores[f"{base}.ratio"] = scores[f"{base}.tstr"] / trtr if trtr and trtr > 0 else float("nan")
+    metric = "r2" if regression else "accuracy"
+    head = f"{models[0]}.{metric}"
+    scores.update(tstr=scores[f"{head}.tstr"], trtr=scores[f"{head}.trtr"], ratio=scores[f"{head}.ratio"],
+                  metric=metric)
     return scores
