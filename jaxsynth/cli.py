@@ -5,7 +5,7 @@
     jaxsynth tabular fit DATA.csv|.parquet --model tabddpm|ctgan|tvae --out MODEL_DIR [--epochs E]
     jaxsynth tabular sample MODEL_DIR -n N --out DIR [--shards K] [--format parquet|csv]
     jaxsynth evaluate --real TRAIN.csv --synthetic FILE|SHARD_DIR [--holdout TEST.csv]
-        [--target COLUMN] --out REPORT.json
+        [--target COLUMN] [--quasi-identifiers a,b] [--model MODEL_DIR] --out REPORT.html|.json
 
 Errors a user can fix (bad config, bad workdir, bad arguments) print one line and exit 2.
 """
@@ -65,30 +65,53 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--chunk-rows", type=int, default=65_536)
     g.add_argument("--no-progress", action="store_true")
 
-    e = sub.add_parser("evaluate", help="score synthetic rows against real ones (JSON report)")
+    e = sub.add_parser("evaluate", help="score synthetic rows against real ones (HTML or JSON report)")
     e.add_argument("--real", required=True, help="the training rows (.csv or .parquet)")
     e.add_argument("--synthetic", required=True, help="a .csv/.parquet file or a shard directory")
     e.add_argument("--holdout", default=None, help="real rows not trained on (baselines, TSTR)")
     e.add_argument("--target", default=None, help="column to predict for TSTR/TRTR")
-    e.add_argument("--out", required=True, help="report path (.json)")
+    e.add_argument("--out", required=True, help="report path: .html (page with plots) or .json")
     e.add_argument("--max-rows", type=int, default=None,
                    help="subsample tables for resemblance/utility (distances use all rows)")
+    e.add_argument("--quasi-identifiers", default=None,
+                   help="comma-separated columns an attacker may know (k-anonymity figures)")
+    e.add_argument("--text-columns", default=None,
+                   help="comma-separated free-text columns (default: detected)")
+    e.add_argument("--model", default=None,
+                   help="the synthesizer directory, to show its differential-privacy budget")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return p
 
 
 def _evaluate(args) -> int:
+    import json
+
     from jaxsynth.data.shards import read_shards
     from jaxsynth.eval import evaluate
 
-    if not args.out.endswith(".json"):
-        raise ValueError(f"--out {args.out!r}: the report is written as .json (the HTML report "
-                         "is not built yet)")
+    kind = os.path.splitext(args.out)[1].lower()
+    if kind not in (".html", ".json"):
+        raise ValueError(f"--out {args.out!r}: the report is written as .html or .json")
+    budget = None
+    if args.model is not None:
+        meta_file = os.path.join(args.model, "synthesizer.json")
+        if not os.path.exists(meta_file):
+            raise ValueError(f"--model {args.model!r} is not a saved synthesizer (no synthesizer.json)")
+        with open(meta_file) as f:
+            budget = (json.load(f).get("privacy") or {}).get("report")
     synthetic = (read_shards(args.synthetic) if os.path.isdir(args.synthetic)
                  else _read_table(args.synthetic))
     holdout = _read_table(args.holdout) if args.holdout else None
+
+    def columns(text):
+        return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
     report = evaluate(_read_table(args.real), synthetic, holdout, args.target,
-                      max_rows=args.max_rows)
-    report.to_json(args.out)
+                      quasi_identifiers=columns(args.quasi_identifiers),
+                      text_columns=columns(args.text_columns), privacy_budget=budget,
+                      max_rows=args.max_rows, seed=args.seed, progress=not args.no_progress)
+    (report.to_html if kind == ".html" else report.to_json)(args.out)
     for name, value in report.scores.items():
         print(f"{name:50s} {value:.4f}")
     print(f"wrote {args.out}")

@@ -76,8 +76,12 @@ def test_cli_evaluate_reads_shards_and_writes_json(tmp_path, capsys):
                  tmp_path / "synth", shards=3)
     out = tmp_path / "report.json"
     assert main(["evaluate", "--real", str(real), "--synthetic", str(tmp_path / "synth"),
-                 "--holdout", str(holdout), "--target", "group", "--out", str(out)]) == 0
+                 "--holdout", str(holdout), "--target", "group", "--out", str(out), "--no-progress"]) == 0
     scores = json.loads(out.read_text())["scores"]
     assert scores["utility.ratio"] > 0.8 and "privacy.dcr_synthetic_median" in scores
     assert main(["evaluate", "--real", str(real), "--synthetic", str(real), "--out",
-                 str(tmp_path / "r.html")]) == 2
+                 str(tmp_path / "r.txt")]) == 2
+    assert ".html or .json" in capsys.readouterr().err
+    assert main(["evaluate", "--real", str(real), "--synthetic", str(real), "--model", str(tmp_path),
+                 "--out", str(tmp_path / "r.html")]) == 2
+    assert "no synthesizer.json" in capsys.readouterr().err

@@ -228,11 +228,18 @@ def distance_to_closest_record(train: pd.DataFrame, synthetic: pd.DataFrame,
     ``dcr_synthetic_median``: the median distance from a synthetic row to its closest training
     row (0 = copies; larger is more private). ``nndr_synthetic_median``: the median ratio of the
     nearest to the second-nearest training distance (near 0: a synthetic row sits on one
-    training row or a copy; near 1: between several). With ``holdout`` (real rows not trained on), the same
-    figures for holdout rows are the baseline a good generator matches, and
+    training row or a copy; near 1: between several). With ``holdout`` (real rows not trained
+    on), the same figures for holdout rows are the baseline a good generator matches, and
     ``share_closer_to_train`` is the share of synthetic rows closer to the training set than the
     median holdout row is (about 0.5 for a generator that does not copy; 1 for copies).
     """
+    return dcr_with_distances(train, synthetic, holdout)[0]
+
+
+def dcr_with_distances(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None
+                       ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """:func:`distance_to_closest_record`'s figures and the per-row nearest distances behind
+    them (``{"synthetic": [n], "holdout": [m]}``), for histograms."""
     tables = [synthetic] + ([holdout] if holdout is not None else [])
     train_x, *others = row_features(train, train, *tables)
     out = {}
@@ -240,11 +247,10 @@ def distance_to_closest_record(train: pd.DataFrame, synthetic: pd.DataFrame,
     dists = {}
     for name, x in zip(names, others, strict=True):
         d = nearest_distances(x, train_x)
-        dists[name] = d
+        dists[name] = d[:, 0]
         out[f"dcr_{name}_median"] = float(np.median(d[:, 0]))
         ratio = np.where(d[:, 1] > 0, d[:, 0] / np.maximum(d[:, 1], 1e-12), 0.0)  # 0/0: a copy
         out[f"nndr_{name}_median"] = float(np.median(ratio))
     if holdout is not None:
-        out["share_closer_to_train"] = float(np.mean(dists["synthetic"][:, 0]
-                                                     < np.median(dists["holdout"][:, 0])))
-    return out
+        out["share_closer_to_train"] = float(np.mean(dists["synthetic"] < np.median(dists["holdout"])))
+    return out, dists

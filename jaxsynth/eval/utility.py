@@ -23,6 +23,11 @@ def _design(frames: list[pd.DataFrame], target: str):
     return [dummies.xs(i).to_numpy() for i in range(len(feats))]
 
 
+def _labels(s: pd.Series) -> np.ndarray:
+    """Class labels as strings, missing as the class ``"<NA>"``."""
+    return s.astype(object).where(s.notna(), "<NA>").map(str).to_numpy(dtype=object)
+
+
 def _macro_auc(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
     """One-vs-rest ROC AUC averaged over the test classes (a class the model never saw scores
     from a zero probability column)."""
@@ -72,7 +77,7 @@ def tstr(real_train: pd.DataFrame, synthetic: pd.DataFrame, real_test: pd.DataFr
     regression = (pd.api.types.is_numeric_dtype(y_real.dtype)
                   and not pd.api.types.is_bool_dtype(y_real.dtype) and y_real.nunique() > 20)
     x_train, x_syn, x_test = _design([real_train, synthetic, real_test], target)
-    y_test = real_test[target].astype(float) if regression else real_test[target].astype(str).to_numpy()
+    y_test = real_test[target].astype(float) if regression else _labels(real_test[target])
     scores: dict[str, float | str] = {}
     for model_name in models:
         for name, x, y in (("trtr", x_train, real_train[target]), ("tstr", x_syn, synthetic[target])):
@@ -82,7 +87,7 @@ def tstr(real_train: pd.DataFrame, synthetic: pd.DataFrame, real_test: pd.DataFr
                 model.fit(x, y.astype(float))
                 scores[f"{model_name}.r2.{name}"] = float(r2_score(y_test, model.predict(x_test)))
                 continue
-            y = y.astype(str).to_numpy()
+            y = _labels(y)
             if len(np.unique(y)) < 2:  # one class: predict it everywhere
                 pred, classes = np.full(len(y_test), y[0]), np.unique(y)
                 proba = np.ones((len(y_test), 1))
