@@ -10,14 +10,16 @@ DEMO_DIR ?= runs/demo
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,demo]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/jaxsynth train --config experiments/digits_ddpm.py --workdir $(DEMO_DIR)
 	$(BIN)/jaxsynth sample --workdir $(DEMO_DIR) -n 64 --seed 0 --sampler ddim --steps 50 \
 		--out $(DEMO_DIR)/samples.npz --png
-	@echo "demo: samples grid at $(DEMO_DIR)/samples.png, training metrics at $(DEMO_DIR)/metrics.json"
+	$(BIN)/python experiments/penguins_table.py --out $(DEMO_DIR)/table
+	@echo "demo: image samples grid at $(DEMO_DIR)/samples.png, training metrics at $(DEMO_DIR)/metrics.json"
+	@echo "demo: synthetic penguins at $(DEMO_DIR)/table/synthetic.csv, evaluation at $(DEMO_DIR)/table/report.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check jaxsynth tests experiments benchmarks

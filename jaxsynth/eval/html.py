@@ -55,7 +55,16 @@ def _fmt(v: Any) -> str:
 
 def _column_figure(name: str, real: dict, synthetic: dict) -> str:
     import matplotlib.pyplot as plt
+    import pandas as pd
     fig, ax = plt.subplots(figsize=(3.6, 2.4))
+    few = real["kind"] == "numerical" and 0 < len(np.unique(real["values"])) <= MAX_CATEGORIES
+    if few and not real.get("dates"):
+        # A few distinct numbers (years, counts): bars per value read better than a histogram.
+        order = np.unique(real["values"])
+        real = {"kind": "categorical", "frequencies": pd.Series(real["values"]).value_counts(normalize=True)
+                .reindex(order, fill_value=0.0).rename(index=lambda v: f"{v:g}")}
+        synthetic = {"kind": "categorical", "frequencies": pd.Series(synthetic["values"]).value_counts(
+            normalize=True).rename(index=lambda v: f"{v:g}")}
     if real["kind"] == "numerical":
         both = np.concatenate([real["values"], synthetic["values"]])
         if both.size:
