@@ -44,13 +44,17 @@ def ks_complement(real: pd.Series, synthetic: pd.Series) -> float:
 
 def tv_complement(real: pd.Series, synthetic: pd.Series) -> float:
     """``1 - TV``, ``TV = 1/2 sum_k |p_real(k) - p_synthetic(k)|`` the total variation distance
-    between the category frequencies (missing is a category). 1: same frequencies; 0: disjoint.
+    between the category frequencies, missing values dropped (as SDMetrics' TVComplement; the
+    missing share is :func:`missing_rate_agreement`'s). 1: same frequencies; 0: disjoint.
 
     >>> tv_complement(pd.Series(["a", "b"]), pd.Series(["b", "a"]))
     1.0
     """
-    p = real.astype(object).where(real.notna(), "<NA>").value_counts(normalize=True)
-    q = synthetic.astype(object).where(synthetic.notna(), "<NA>").value_counts(normalize=True)
+    a, b = real.dropna(), synthetic.dropna()
+    if a.empty or b.empty:
+        return float(a.empty == b.empty)
+    p = a.astype(object).value_counts(normalize=True)
+    q = b.astype(object).value_counts(normalize=True)
     p, q = p.align(q, fill_value=0.0)
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 
@@ -87,9 +91,11 @@ def _categories(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "<NA>").astype(str)
 
 
-def _binned(real: pd.Series, synthetic: pd.Series, bins: int) -> tuple[pd.Series, pd.Series]:
+def _binned(real: pd.Series, synthetic: pd.Series, bins: int, *, clip: bool = False
+            ) -> tuple[pd.Series, pd.Series]:
     """Numbers as ``bins`` equal-width bins of the real range, values below or above it in a
-    bin of their own on each side, missing in another; other columns as category strings."""
+    bin of their own on each side (``clip``: in the end bins, as SDMetrics does), missing in
+    another; other columns as category strings."""
     if not _is_numeric(real):
         return _categories(real), _categories(synthetic)
     ref = _numbers(real)
@@ -101,7 +107,8 @@ def _binned(real: pd.Series, synthetic: pd.Series, bins: int) -> tuple[pd.Series
         v = (s.astype("int64").astype(float).where(s.notna()) if pd.api.types.is_datetime64_any_dtype(s.dtype)
              else pd.to_numeric(s, errors="coerce")).to_numpy(np.float64)
         idx = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, bins - 1).astype(str)
-        idx = np.where(v < edges[0], "<below>", np.where(v > edges[-1], "<above>", idx))
+        if not clip:
+            idx = np.where(v < edges[0], "<below>", np.where(v > edges[-1], "<above>", idx))
         return pd.Series(np.where(np.isnan(v), "<NA>", idx), index=s.index)
 
     return cut(real), cut(synthetic)
@@ -183,7 +190,7 @@ def contingency_similarity(real: pd.DataFrame, synthetic: pd.DataFrame, *, bins:
                            max_pairs: int = 200, seed: int = 0) -> float:
     """Mean over column pairs of ``1 - TV``, ``TV = 1/2 sum |p_real(a, b) - p_synthetic(a, b)|``
     over the joint frequencies of the two columns, numbers in ``bins`` equal-width bins of the
-    real range, plus one below and one above it (SDMetrics' ContingencySimilarity). Pairs
+    real range, values outside it in the end bins (SDMetrics' ContingencySimilarity). Pairs
     involving a categorical or boolean column are scored (pairs of two numbers are
     :func:`correlation_similarity`'s); at most ``max_pairs`` of them, chosen with ``seed``.
     1: every joint table reproduced; 0: disjoint. NaN if there is no such pair.
@@ -196,7 +203,7 @@ def contingency_similarity(real: pd.DataFrame, synthetic: pd.DataFrame, *, bins:
     if len(pairs) > max_pairs:
         pick = np.random.default_rng(seed).choice(len(pairs), max_pairs, replace=False)
         pairs = [pairs[i] for i in sorted(pick)]
-    binned = {c: _binned(real[c], synthetic[c], bins) for c in {c for p in pairs for c in p}}
+    binned = {c: _binned(real[c], synthetic[c], bins, clip=True) for c in {c for p in pairs for c in p}}
     scores = []
     for a, b in pairs:
         p = pd.crosstab(binned[a][0], binned[b][0], normalize=True).stack()
