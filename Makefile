@@ -17,12 +17,12 @@ demo: $(STAMP)
 	$(BIN)/jaxsynth train --config experiments/digits_ddpm.py --workdir $(DEMO_DIR)
 	$(BIN)/jaxsynth sample --workdir $(DEMO_DIR) -n 64 --seed 0 --sampler ddim --steps 50 \
 		--out $(DEMO_DIR)/samples.npz --png
-	$(BIN)/python experiments/penguins_table.py --out $(DEMO_DIR)/table
+	$(BIN)/python examples/penguins_table.py --out $(DEMO_DIR)/table
 	@echo "demo: image samples grid at $(DEMO_DIR)/samples.png, training metrics at $(DEMO_DIR)/metrics.json"
 	@echo "demo: synthetic penguins at $(DEMO_DIR)/table/synthetic.csv, evaluation at $(DEMO_DIR)/table/report.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check jaxsynth tests experiments benchmarks
+	$(BIN)/ruff check jaxsynth tests experiments examples benchmarks
 
 test: lint
 	$(BIN)/python -m pytest -q --doctest-modules jaxsynth tests

@@ -3,7 +3,7 @@
 sample as many rows as it was trained on, and evaluate them against a held-back fifth of the
 real rows.
 
-    .venv/bin/python experiments/penguins_table.py --out runs/demo/table [--model tabddpm]
+    .venv/bin/python examples/penguins_table.py --out runs/demo/table [--model tabddpm]
 
 Writes OUT/model/ (the saved synthesizer), OUT/synthetic.csv, OUT/report.html (open it in a
 browser) and OUT/report.json.
