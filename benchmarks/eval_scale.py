@@ -54,7 +54,7 @@ def run_sdmetrics(real: int, synthetic: int) -> dict:
                             **{f"c{j}": {"sdtype": "categorical"} for j in range(3)},
                             "y": {"sdtype": "boolean"}}}
     start = time.perf_counter()
-    DCROverfittingProtection.compute(train, synth, holdout, metadata)
+    DCROverfittingProtection.compute(train, synth, holdout, metadata, None)
     dcr_s = time.perf_counter() - start
     report = QualityReport()
     report.generate(train, synth, metadata, verbose=False)

@@ -1,7 +1,8 @@
 """``jaxsynth`` command line: thin parsing around library calls.
 
     jaxsynth train --config experiments/digits_ddpm.py --workdir DIR [--config.train.steps=N ...]
-    jaxsynth sample --workdir DIR -n N --out FILE.npz [--seed S] [--sampler ddim] [--steps K] [--png]
+    jaxsynth sample --workdir DIR -n N --out FILE.npz [--seed S] [--sampler ddim|dpmpp_2m|ddpm]
+        [--steps K] [--label K --guidance W] [--png]
     jaxsynth tabular fit DATA.csv|.parquet --model tabddpm|ctgan|tvae --out MODEL_DIR [--epochs E]
     jaxsynth tabular sample MODEL_DIR -n N --out DIR [--shards K] [--format parquet|csv]
     jaxsynth evaluate --real TRAIN.csv --synthetic FILE|SHARD_DIR [--holdout TEST.csv]
@@ -33,12 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-n", "--num-samples", type=int, required=True)
     s.add_argument("--out", required=True, help="output .npz (array 'images': [N, H, W, C])")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
+    s.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp_2m"), default="ddim")
     s.add_argument("--steps", type=int, default=None, help="model evaluations (default: all)")
     s.add_argument("--eta", type=float, default=0.0, help="DDIM noise (0 deterministic)")
     s.add_argument("--batch-size", type=int, default=256)
     s.add_argument("--no-ema", action="store_true", help="use raw instead of EMA parameters")
     s.add_argument("--png", action="store_true", help="also write a PNG grid beside --out")
+    s.add_argument("--label", type=int, default=None,
+                   help="class-conditional models: draw every sample of this class")
+    s.add_argument("--guidance", type=float, default=1.0,
+                   help="classifier-free guidance with --label (0 unconditional, 1 conditional, >1 stricter)")
 
     tab = sub.add_parser("tabular", help="fit a table synthesizer or sample sharded rows from one")
     tsub = tab.add_subparsers(dest="tabular_command", required=True)
@@ -206,9 +211,11 @@ def _sample(args) -> int:
     images = sample_from_workdir(
         args.workdir, args.num_samples, seed=args.seed, sampler=args.sampler, steps=args.steps,
         eta=args.eta, batch_size=args.batch_size, use_ema=not args.no_ema, progress=True,
+        label=args.label, guidance=args.guidance,
     )
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    np.savez(args.out, images=images)
+    extra = {} if args.label is None else {"labels": np.full(len(images), args.label, np.int32)}
+    np.savez(args.out, images=images, **extra)
     msg = f"wrote {len(images)} samples of shape {images.shape[1:]} to {args.out}"
     if args.png:
         png = os.path.splitext(args.out)[0] + ".png"

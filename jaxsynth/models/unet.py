@@ -36,12 +36,14 @@ def _groups(channels: int, max_groups: int = 8) -> int:
 
 
 class ResBlock(nnx.Module):
-    """GroupNorm-SiLU-Conv twice, with the time embedding added in between, plus a skip."""
+    """GroupNorm-SiLU-Conv twice plus a skip; the (time + label) embedding scales and shifts the
+    second GroupNorm's output (Nichol & Dhariwal 2021's scale-shift norm). Adding it before that
+    norm instead would let the norm subtract it away (entirely with one channel per group)."""
 
     def __init__(self, in_ch: int, out_ch: int, emb_dim: int, *, rngs: nnx.Rngs):
         self.norm1 = nnx.GroupNorm(in_ch, num_groups=_groups(in_ch), rngs=rngs)
         self.conv1 = nnx.Conv(in_ch, out_ch, (3, 3), padding="SAME", rngs=rngs)
-        self.emb = nnx.Linear(emb_dim, out_ch, rngs=rngs)
+        self.emb = nnx.Linear(emb_dim, 2 * out_ch, rngs=rngs)
         self.norm2 = nnx.GroupNorm(out_ch, num_groups=_groups(out_ch), rngs=rngs)
         self.conv2 = nnx.Conv(
             out_ch, out_ch, (3, 3), padding="SAME", kernel_init=nnx.initializers.zeros, rngs=rngs
@@ -50,8 +52,8 @@ class ResBlock(nnx.Module):
 
     def __call__(self, x: jax.Array, emb: jax.Array) -> jax.Array:
         h = self.conv1(nnx.silu(self.norm1(x)))
-        h = h + self.emb(nnx.silu(emb))[:, None, None, :]
-        h = self.conv2(nnx.silu(self.norm2(h)))
+        scale, shift = jnp.split(self.emb(nnx.silu(emb))[:, None, None, :], 2, axis=-1)
+        h = self.conv2(nnx.silu(self.norm2(h) * (1.0 + scale) + shift))
         return h + (self.skip(x) if self.skip is not None else x)
 
 
@@ -80,6 +82,9 @@ class UNet(nnx.Module):
       num_res_blocks: residual blocks per level.
       attn_resolutions: spatial sizes (height) at which a self-attention block follows each
         residual block; the middle of the U-Net always has one.
+      num_classes: with ``K > 0`` the net is class-conditional: a learned embedding of the label
+        ``y`` in ``0..K-1`` (or ``-1``, "no label", its own learned vector) is added to the time
+        embedding. Classifier-free guidance trains with labels dropped to ``-1``.
     """
 
     def __init__(
@@ -91,6 +96,7 @@ class UNet(nnx.Module):
         num_res_blocks: int = 1,
         attn_resolutions: Sequence[int] = (4,),
         num_heads: int = 4,
+        num_classes: int = 0,
         rngs: nnx.Rngs,
     ):
         height, width, in_ch = (int(v) for v in image_shape)
@@ -106,6 +112,10 @@ class UNet(nnx.Module):
         emb_dim = 4 * channels
         self.time1 = nnx.Linear(channels, emb_dim, rngs=rngs)
         self.time2 = nnx.Linear(emb_dim, emb_dim, rngs=rngs)
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be >= 0, got {num_classes}")
+        self.num_classes = int(num_classes)
+        self.label_emb = nnx.Embed(num_classes + 1, emb_dim, rngs=rngs) if num_classes else None
         self.conv_in = nnx.Conv(in_ch, channels, (3, 3), padding="SAME", rngs=rngs)
 
         down, skips_ch, ch, res = [], [channels], channels, height
@@ -148,14 +158,21 @@ class UNet(nnx.Module):
             ch, in_ch, (3, 3), padding="SAME", kernel_init=nnx.initializers.zeros, rngs=rngs
         )
 
-    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
-        """``x: [batch, height, width, channels]``, ``t: [batch]`` -> same shape as ``x``."""
+    def __call__(self, x: jax.Array, t: jax.Array, y: jax.Array | None = None) -> jax.Array:
+        """``x: [batch, height, width, channels]``, ``t: [batch]``, ``y: [batch]`` int labels
+        (``-1``: none; ``None``: none for the whole batch) -> same shape as ``x``."""
         if x.shape[1:] != self.image_shape:
             raise ValueError(
                 f"UNet built for images of shape {self.image_shape}, got a batch of shape "
                 f"{tuple(x.shape)}"
             )
         emb = self.time2(nnx.silu(self.time1(timestep_embedding(t, self.channels))))
+        if self.label_emb is not None:
+            y = jnp.full(x.shape[:1], -1, jnp.int32) if y is None else jnp.asarray(y, jnp.int32)
+            emb = emb + self.label_emb(jnp.where(y < 0, self.num_classes, y))
+        elif y is not None:
+            raise ValueError("this UNet has no labels (num_classes=0); build it with num_classes=K "
+                             "to condition on classes")
         h = self.conv_in(x)
         skips = [h]
         for kind, block, attn in zip(self.down_kinds, self.down, self.down_attn, strict=True):

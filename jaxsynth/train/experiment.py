@@ -74,6 +74,11 @@ class Experiment:
             build_model, config.model.name, self.data_shape, seed=int(config.get("seed", 0)),
             **_kwargs(config.model),
         )
+        self.label_key = getattr(self.objective, "label_key", None)
+        if self.label_key:
+            if not int(config.model.get("num_classes", 0)):
+                raise ValueError(f"objective.label_key={self.label_key!r} needs a class-conditional "
+                                 "model: set model.num_classes")
         self.private = privacy_plan.is_private(config.get("privacy"))
         self.privacy: privacy_plan.PrivacyPlan | None = None  # set by plan_privacy()
         abstract = nnx.eval_shape(self._create)
@@ -98,10 +103,14 @@ class Experiment:
 
     def batches(self) -> BatchIterator:
         transform = scale_images(self.data_key) if self.scale == "minus_one_one" else None
-        keep = self.data_key
+        keep = [self.data_key] + ([self.label_key] if self.label_key else [])
+        missing = [k for k in keep if k not in self.source[0]]
+        if missing:
+            raise ValueError(f"objective.label_key={self.label_key!r} is not in the records; they hold "
+                             f"{sorted(self.source[0])}")
 
         def select(batch):
-            batch = {keep: batch[keep]}
+            batch = {k: batch[k] for k in keep}
             return transform(batch) if transform else batch
 
         if self.private:
@@ -194,15 +203,23 @@ class Experiment:
             )
 
     # ---------------------------------------------------------------- sampling
-    def sampler(self, batch_size: int, *, sampler: str, steps: int | None, eta: float):
-        """A jitted ``fn(params, model_state, key) -> [batch_size, *data_shape]`` in data scale
-        (``[0, 1]`` for images scaled to ``[-1, 1]`` for training)."""
+    @property
+    def num_classes(self) -> int:
+        """Classes of a class-conditional model (0: unconditional)."""
+        return int(self.config.model.get("num_classes", 0)) if self.label_key else 0
+
+    def sampler(self, batch_size: int, *, sampler: str, steps: int | None, eta: float,
+                guidance: float = 1.0):
+        """A jitted ``fn(params, model_state, key, labels) -> [batch_size, *data_shape]`` in data
+        scale (``[0, 1]`` for images scaled to ``[-1, 1]`` for training). ``labels``: ``None``
+        (unconditional) or ``[batch_size]`` int classes, guided with ``guidance``."""
         shape = (batch_size,) + tuple(self.data_shape)
 
         @jax.jit
-        def fn(params, model_state, key):
+        def fn(params, model_state, key, labels=None):
             model = nnx.merge(self.graphdef, params, model_state)
-            x = self.objective.sample(model, shape, key, sampler=sampler, steps=steps, eta=eta)
+            extra = {} if labels is None else {"labels": labels, "guidance": guidance}
+            x = self.objective.sample(model, shape, key, sampler=sampler, steps=steps, eta=eta, **extra)
             if self.scale == "minus_one_one":
                 x = jnp.clip((x + 1.0) / 2.0, 0.0, 1.0)
             return x

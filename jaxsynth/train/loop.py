@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from clu import parameter_overview
@@ -199,12 +200,14 @@ def load_experiment(workdir: str, *, mesh=None):
 def sample_from_workdir(
     workdir: str, n: int, *, seed: int = 0, sampler: str = "ddim", steps: int | None = None,
     eta: float = 0.0, batch_size: int = 256, use_ema: bool = True, progress: bool = False,
+    label: int | None = None, guidance: float = 1.0,
 ) -> np.ndarray:
     """Draw ``n`` samples from the latest checkpoint: ``[n, *data_shape]`` float32.
 
     Samples are drawn in batches of ``batch_size`` (the last one padded, then trimmed); batch
     ``i`` uses key ``fold_in(key(seed), i)``, so the same ``seed`` and ``batch_size`` give the same
-    samples.
+    samples. ``label`` (class-conditional models): every sample of that class, with classifier-
+    free ``guidance`` (0: unconditional, 1: conditional, more: stricter).
     """
     if n <= 0:
         raise ValueError(f"-n must be a positive number of samples, got {n}")
@@ -213,9 +216,20 @@ def sample_from_workdir(
     exp, state = load_experiment(workdir)
     params = state.ema_params if use_ema else state.params
     batch_size = min(batch_size, n)
-    fn = exp.sampler(batch_size, sampler=sampler, steps=steps, eta=eta)
+    labels = None
+    if label is not None:
+        classes = exp.num_classes
+        if not classes:
+            raise ValueError("--label: this model was trained without labels (model.num_classes=0 "
+                             "or no objective.label_key)")
+        if not 0 <= label < classes:
+            raise ValueError(f"--label {label} is out of range: the model knows classes 0..{classes - 1}")
+        labels = jnp.full((batch_size,), label, jnp.int32)
+    elif guidance != 1.0:
+        raise ValueError("--guidance needs --label: guidance steers samples towards a class")
+    fn = exp.sampler(batch_size, sampler=sampler, steps=steps, eta=eta, guidance=guidance)
     root = jax.random.key(seed)
     chunks = []
     for i in tqdm(range(-(-n // batch_size)), desc="sample", disable=not progress):
-        chunks.append(np.asarray(fn(params, state.model_state, jax.random.fold_in(root, i))))
+        chunks.append(np.asarray(fn(params, state.model_state, jax.random.fold_in(root, i), labels)))
     return np.concatenate(chunks)[:n].astype(np.float32)
