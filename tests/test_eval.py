@@ -69,3 +69,20 @@ def test_evaluate_gives_named_scores_and_json(tmp_path):
         evaluate(train, train.drop(columns=["flag"]))
     with pytest.raises(ValueError, match="target 'nope'"):
         evaluate(train, train, holdout, target="nope")
+
+
+def test_evaluate_scores_text_columns_for_diversity_only():
+    words = np.array(["red", "fox", "jumps", "over", "lazy", "dog", "quick", "brown", "cat", "sat"])
+
+    def frame(n, seed, vocab):
+        r = np.random.default_rng(seed)
+        return dependent_frame(n, seed=seed).assign(
+            note=[" ".join(r.choice(vocab, 6)) for _ in range(n)])
+
+    real, holdout = frame(200, 0, words), frame(100, 1, words)
+    dull = frame(200, 2, words[:2])  # two-word vocabulary: less diverse text
+    report = evaluate(real, dull, holdout, quasi_identifiers=["group", "flag"])
+    s = report.scores
+    assert "note" not in report.columns and report.info["text_columns"] == ["note"]
+    assert s["diversity.text.note.distinct_2.synthetic"] < s["diversity.text.note.distinct_2.real"]
+    assert s["privacy.k_train"] >= 1 and "privacy.unique_match_share.holdout_baseline" in s
