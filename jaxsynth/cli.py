@@ -5,6 +5,7 @@
         [--steps K] [--label K --guidance W] [--png]
     jaxsynth tabular fit DATA.csv|.parquet --model tabddpm|ctgan|tvae --out MODEL_DIR [--epochs E]
     jaxsynth tabular sample MODEL_DIR -n N --out DIR [--shards K] [--format parquet|csv]
+    jaxsynth interpolate --workdir DIR --out STRIP.png [--steps 10] [--label K]
     jaxsynth evaluate --real TRAIN.csv --synthetic FILE|SHARD_DIR [--holdout TEST.csv]
         [--target COLUMN] [--quasi-identifiers a,b] [--model MODEL_DIR] --out REPORT.html|.json
 
@@ -44,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="class-conditional models: draw every sample of this class")
     s.add_argument("--guidance", type=float, default=1.0,
                    help="classifier-free guidance with --label (0 unconditional, 1 conditional, >1 stricter)")
+
+    it = sub.add_parser("interpolate", help="walk a VAE's latent space between two samples (PNG strip)")
+    it.add_argument("--workdir", required=True)
+    it.add_argument("--out", required=True, help="output .png (one row of --steps images)")
+    it.add_argument("--steps", type=int, default=10)
+    it.add_argument("--seed", type=int, default=0)
+    it.add_argument("--label", type=int, default=None, help="conditional VAEs: the class")
 
     tab = sub.add_parser("tabular", help="fit a table synthesizer or sample sharded rows from one")
     tsub = tab.add_subparsers(dest="tabular_command", required=True)
@@ -225,6 +233,19 @@ def _sample(args) -> int:
     return 0
 
 
+def _interpolate(args) -> int:
+    from jaxsynth.train.loop import interpolate_from_workdir
+    from jaxsynth.utils.images import save_grid
+
+    if not args.out.endswith(".png"):
+        raise ValueError(f"--out {args.out!r} must end in .png")
+    images = interpolate_from_workdir(args.workdir, args.steps, seed=args.seed, label=args.label)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    save_grid(images, args.out, cols=len(images))
+    print(f"wrote a strip of {len(images)} images to {args.out}")
+    return 0
+
+
 def _enable_compilation_cache() -> None:
     """Keep compiled XLA programs on disk so a resumed run or a later ``sample`` skips most
     compilation. ``JAXSYNTH_COMPILATION_CACHE=""`` turns it off; any other value moves it."""
@@ -256,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             return _tabular(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "interpolate":
+            return _interpolate(args)
         return _train(args, overrides) if args.command == "train" else _sample(args)
     except (ValueError, NonFiniteLossError) as e:
         print(f"jaxsynth {args.command}: error: {e}", file=sys.stderr)

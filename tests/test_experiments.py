@@ -9,6 +9,7 @@ import pytest
 from helpers import ROOT
 from jaxsynth.config import load_config
 from jaxsynth.train import sample_from_workdir, train
+from jaxsynth.train.loop import interpolate_from_workdir
 
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "experiments", "*.py")))
 
@@ -27,11 +28,17 @@ def test_experiment_smoke(path, tmp_path):
         return  # a feature network: nothing to sample
     samples = sample_from_workdir(str(tmp_path), 2, sampler="ddim", steps=2)
     assert samples.shape[0] == 2 and np.isfinite(samples).all()
-    if config.model.get("num_classes"):
-        _check_conditional_sampling(str(tmp_path), config.model.num_classes)
+    classes = config.model.get("num_classes", 0)
+    if classes and config.objective.name == "denoising":
+        _check_conditional_sampling(str(tmp_path), classes)
+    elif classes:
+        assert sample_from_workdir(str(tmp_path), 2, label=1).shape == samples.shape
     else:
         with pytest.raises(ValueError, match="without labels"):
             sample_from_workdir(str(tmp_path), 1, label=0)
+    if config.objective.name == "elbo":  # a VAE: walk its latent space
+        strip = interpolate_from_workdir(str(tmp_path), 3, label=0 if classes else None)
+        assert strip.shape == (3,) + samples.shape[1:] and ((strip >= 0) & (strip <= 1)).all()
 
 
 def _check_conditional_sampling(workdir, classes):

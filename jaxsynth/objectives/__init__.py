@@ -7,9 +7,11 @@ from typing import Any
 
 from jaxsynth.objectives.classification import Classification, build_classification
 from jaxsynth.objectives.denoising import Denoising, build_denoising
+from jaxsynth.objectives.elbo import Elbo, build_elbo
 
 OBJECTIVES: dict[str, Callable[..., Any]] = {"denoising": build_denoising,
-                                             "classification": build_classification}
+                                             "classification": build_classification,
+                                             "elbo": build_elbo}
 
 
 def build_objective(name: str, **kwargs: Any):
@@ -19,4 +21,4 @@ def build_objective(name: str, **kwargs: Any):
     return OBJECTIVES[name](**kwargs)
 
 
-__all__ = ["OBJECTIVES", "Classification", "Denoising", "build_objective"]
+__all__ = ["OBJECTIVES", "Classification", "Denoising", "Elbo", "build_objective"]

@@ -233,3 +233,44 @@ def sample_from_workdir(
     for i in tqdm(range(-(-n // batch_size)), desc="sample", disable=not progress):
         chunks.append(np.asarray(fn(params, state.model_state, jax.random.fold_in(root, i), labels)))
     return np.concatenate(chunks)[:n].astype(np.float32)
+
+
+def slerp(z0: np.ndarray, z1: np.ndarray, steps: int) -> np.ndarray:
+    """``[steps, d]`` points on the great circle from ``z0`` to ``z1`` (spherical interpolation,
+    which keeps Gaussian latents at a typical norm; linear where the two are parallel).
+
+    >>> slerp(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 3).round(3).tolist()
+    [[1.0, 0.0], [0.707, 0.707], [0.0, 1.0]]
+    """
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    cos = np.dot(z0, z1) / max(np.linalg.norm(z0) * np.linalg.norm(z1), 1e-12)
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:
+        return (1 - t) * z0 + t * z1
+    return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+
+
+def interpolate_from_workdir(workdir: str, steps: int = 10, *, seed: int = 0, label: int | None = None,
+                             use_ema: bool = True) -> np.ndarray:
+    """``[steps, *data_shape]`` images decoded along the path between two random latents of a
+    VAE's prior (:func:`slerp`), in ``[0, 1]``. ``label`` for a conditional VAE."""
+    from flax import nnx
+    if steps < 2:
+        raise ValueError(f"--steps must be at least 2, got {steps}")
+    exp, state = load_experiment(workdir)
+    if not hasattr(exp.objective, "decode_mean"):
+        raise ValueError(f"--workdir {workdir} holds a {exp.config.objective.name!r} model; interpolation "
+                         "walks a VAE's latent space (objective 'elbo')")
+    if exp.num_classes and label is None:
+        raise ValueError(f"this VAE is conditional ({exp.num_classes} classes): pass --label")
+    if label is not None and not 0 <= label < max(exp.num_classes, 0):
+        raise ValueError(f"--label {label}: the model knows classes 0..{exp.num_classes - 1}"
+                         if exp.num_classes else "--label: this model was trained without labels")
+    params = state.ema_params if use_ema else state.params
+    model = nnx.merge(exp.graphdef, params, state.model_state)
+    rng = np.random.default_rng(seed)
+    z = slerp(rng.normal(size=model.latent_dim), rng.normal(size=model.latent_dim), steps)
+    labels = None if label is None else jnp.full((steps,), label, jnp.int32)
+    images = exp.objective.decode_mean(model, jnp.asarray(z, jnp.float32), labels)
+    return np.clip(np.asarray(images, np.float32), 0.0, 1.0)

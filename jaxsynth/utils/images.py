@@ -27,11 +27,12 @@ def make_grid(images: np.ndarray, *, cols: int | None = None, pad: int = 1) -> n
     return grid
 
 
-def save_grid(images: np.ndarray, path: str, *, scale: int | None = None) -> None:
-    """Write a PNG grid; small images are enlarged (nearest) so a person can see them."""
+def save_grid(images: np.ndarray, path: str, *, scale: int | None = None, cols: int | None = None) -> None:
+    """Write a PNG grid (``cols`` per row; default square); small images are enlarged
+    (nearest) so a person can see them."""
     from PIL import Image
 
-    grid = make_grid(images)
+    grid = make_grid(images, cols=cols)
     scale = scale or max(1, 256 // max(images.shape[1], 1) // 4)
     pixels = (np.clip(grid, 0.0, 1.0) * 255).round().astype(np.uint8)
     pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
