@@ -73,10 +73,14 @@ class Elbo:
 
     def sample(self, model, shape, key, *, labels=None, guidance: float = 1.0, **unused: Any) -> jax.Array:
         """``shape = (n, ...)`` images: decoder means at ``z ~ N(0, I)`` (diffusion sampler
-        settings are ignored). ``labels: [n]`` for a conditional VAE; ``guidance`` must be 1."""
+        settings are ignored). ``labels: [n]`` for a conditional VAE (``None``: classes drawn
+        uniformly); ``guidance`` must be 1."""
         if guidance != 1.0:
             raise ValueError("a VAE has no classifier-free guidance; leave --guidance at 1")
-        z = jax.random.normal(key, (shape[0], model.latent_dim))
+        k_z, k_y = jax.random.split(key)
+        z = jax.random.normal(k_z, (shape[0], model.latent_dim))
+        if labels is None and getattr(model, "num_classes", 0):
+            labels = jax.random.randint(k_y, (shape[0],), 0, model.num_classes)
         return self.mean(model.decode(z, labels))
 
     def decode_mean(self, model, z, labels=None) -> jax.Array:
