@@ -77,6 +77,9 @@ def _two_nearest(queries: jax.Array, reference: jax.Array, valid: jax.Array, *, 
         # The chunk's two smallest by plain reductions (top_k and argmin are several times
         # slower on CPU), ties counted so two equal nearest rows give m2 == m1; then merged
         # with the two best so far. The nearest's index is a min over a masked iota.
+        # One materialised `dist` for every reduction below: left to itself XLA may fuse a
+        # recomputation into each, with different rounding, and "equal to the minimum" fails.
+        dist = jax.lax.optimization_barrier(dist)
         m1 = jnp.min(dist, axis=1)
         at_min = dist == m1[:, None]
         i1 = jnp.min(jnp.where(at_min, iota[None, :], reference_chunk), axis=1) + offset
@@ -144,11 +147,15 @@ def nearest_distances(queries: np.ndarray, reference: np.ndarray, *, query_chunk
     queries, reference = _check_pair(queries, reference, 2)
     if len(queries) == 0:
         return np.zeros((0, 2), np.float32)
+    centre = reference.mean(0)  # distances unchanged; smaller norms, smaller rounding
+    queries, reference = queries - centre, reference - centre
     sq, idx = _scan_queries(_two_nearest, queries, reference, (), query_chunk=query_chunk,
                             reference_chunk=reference_chunk, width=2)
     # The search's |q|^2 - 2 q.r + |r|^2 loses digits to cancellation (a copy can show 3e-4
     # instead of 0); the nearest distance is recomputed from the difference itself.
-    d1 = np.sqrt(np.sum((queries - reference[idx]) ** 2, axis=1))
+    found = idx < len(reference)
+    exact = np.sqrt(np.sum((queries - reference[np.where(found, idx, 0)]) ** 2, axis=1))
+    d1 = np.where(found, exact, np.sqrt(sq[:, 0]))
     return np.stack([d1, np.maximum(np.sqrt(sq[:, 1]), d1)], axis=1)
 
 
