@@ -5,7 +5,8 @@
 
 Expected: about 5 minutes on 2 CPU cores; a final loss near 0.15 (the per-interval mean of
 the noise-prediction MSE; the same before and after the U-Net's scale-shift change) and a grid
-of legible digits from 50 DDIM steps. ``experiments/digits_ddpm.py:smoke`` is a one-step tiny variant for tests.
+of legible digits from 50 DDIM steps. ``experiments/digits_ddpm.py:smoke`` is a one-step tiny
+variant for tests.
 """
 
 import ml_collections
