@@ -34,8 +34,8 @@ def test_audit_finds_memorisation_without_dp_and_stays_under_the_accountant_with
     assert leaky.accountant_epsilon is None and leaky.epsilon_lower_bound > 0.5, leaky
     public = {**{f"x{i}": {"kind": "numerical", "min": -5.0, "max": 5.0} for i in range(6)},
               **{f"c{j}": {"kind": "categorical", "categories": list("abcdef")} for j in range(4)}}
-    private = audit_tabular(lambda: TabularSynthesizer("tvae", seed=0, batch_size=64, epochs=30, epsilon=1.0,
+    private = audit_tabular(lambda: TabularSynthesizer("tvae", seed=0, batch_size=64, epochs=10, epsilon=1.0,
                                                        delta=1e-5, metadata=public, progress=False),
-                            data, canaries=100, draws=8)
+                            data, canaries=100, draws=4)
     assert private.accountant_epsilon == pytest.approx(1.0, abs=1e-3)
     assert private.epsilon_lower_bound <= private.accountant_epsilon, private
