@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxsynth.utils.arrays import pad_rows
+
 
 def row_features(reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
     """``[n_i, d]`` float32 embeddings of ``frames`` on the scale of ``reference``.
@@ -121,8 +123,7 @@ def _scan_queries(fn, queries: np.ndarray, reference: np.ndarray, per_row: tuple
     for start in range(0, len(queries), qc):
         block = queries[start:start + qc]
         n = len(block)
-        if n < qc:
-            block = np.concatenate([block, np.zeros((qc - n, block.shape[1]), np.float32)])
+        block = pad_rows(block, qc)
         res = fn(jnp.asarray(block), ref_dev, valid_dev, *extras, reference_chunk=rc)
         out.append([np.asarray(r)[:n] for r in (res if isinstance(res, tuple) else (res,))])
     if not out:

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsynth.eval.diversity import prdc
+from jaxsynth.utils.arrays import pad_rows
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 NETS = ("digits", "mnist")
@@ -46,8 +47,7 @@ def _batched(fn, images: np.ndarray, batch_size: int) -> np.ndarray:
     for start in range(0, len(images), batch_size):
         block = images[start:start + batch_size]
         n = len(block)
-        if n < batch_size:  # one compiled shape
-            block = np.concatenate([block, np.zeros((batch_size - n,) + block.shape[1:], np.float32)])
+        block = pad_rows(block, batch_size)  # one compiled shape
         out.append(np.asarray(fn(jnp.asarray(block)))[:n])
     return np.concatenate(out) if out else np.zeros((0,), np.float32)
 

@@ -41,6 +41,7 @@ from jaxsynth.train.game import init_game_state, make_game_update, split_players
 from jaxsynth.train.sharding import data_sharded, make_mesh, replicated
 from jaxsynth.train.state import init_state, split_model
 from jaxsynth.train.step import make_update
+from jaxsynth.utils.arrays import pad_rows
 
 FORMAT_VERSION = 1
 AUTO_UPDATES = 2000  # updates a fit makes when its model's default epochs is None
@@ -431,8 +432,7 @@ class TabularSynthesizer:
         for start in range(0, len(x), chunk):
             rows = x[start:start + chunk]
             n = len(rows)
-            if n < chunk:
-                rows = np.concatenate([rows, np.zeros((chunk - n, rows.shape[1]), rows.dtype)])
+            rows = pad_rows(rows, chunk)
             out.append(np.asarray(losses(self._params, self._model_state, jnp.asarray(rows), keys))[:n])
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
