@@ -8,14 +8,18 @@ from typing import Any
 from flax import nnx
 
 from jaxsynth.models.classifier import ConvClassifier
+from jaxsynth.models.gan import GAN
 from jaxsynth.models.mlp import MLP
 from jaxsynth.models.unet import UNet
 from jaxsynth.models.vae import ConvVAE
+from jaxsynth.models.vqvae import VQVAE
 
 # name -> constructor(data_shape, rngs=..., **config kwargs). Register new models here.
 MODELS: dict[str, Callable[..., nnx.Module]] = {
     "unet": lambda data_shape, rngs, **kw: UNet(data_shape, rngs=rngs, **kw),
     "classifier": lambda data_shape, rngs, **kw: ConvClassifier(data_shape, rngs=rngs, **kw),
+    "gan": lambda data_shape, rngs, **kw: GAN(data_shape, rngs=rngs, **kw),
+    "vqvae": lambda data_shape, rngs, **kw: VQVAE(data_shape, rngs=rngs, **kw),
     "conv_vae": lambda data_shape, rngs, **kw: ConvVAE(data_shape, rngs=rngs, **kw),
     # data_shape = (features,); hidden=(256, 256), out_features defaults to the input width.
     "mlp": lambda data_shape, rngs, hidden=(256, 256), out_features=None, **kw: MLP(
@@ -33,4 +37,4 @@ def build_model(name: str, data_shape: tuple[int, ...], *, seed: int = 0, **kwar
         raise ValueError(f"model {name!r} does not accept these settings: {e}") from None
 
 
-__all__ = ["MLP", "MODELS", "ConvClassifier", "ConvVAE", "UNet", "build_model"]
+__all__ = ["MLP", "MODELS", "ConvClassifier", "ConvVAE", "GAN", "UNet", "VQVAE", "build_model"]

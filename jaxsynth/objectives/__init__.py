@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from jaxsynth.objectives.adversarial import Adversarial, build_adversarial
 from jaxsynth.objectives.classification import Classification, build_classification
 from jaxsynth.objectives.denoising import Denoising, build_denoising
 from jaxsynth.objectives.elbo import Elbo, build_elbo
+from jaxsynth.objectives.vq import VectorQuantized, build_vq
 
 OBJECTIVES: dict[str, Callable[..., Any]] = {"denoising": build_denoising,
                                              "classification": build_classification,
-                                             "elbo": build_elbo}
+                                             "elbo": build_elbo,
+                                             "adversarial": build_adversarial,
+                                             "vq": build_vq}
 
 
 def build_objective(name: str, **kwargs: Any):
@@ -21,4 +25,5 @@ def build_objective(name: str, **kwargs: Any):
     return OBJECTIVES[name](**kwargs)
 
 
-__all__ = ["OBJECTIVES", "Classification", "Denoising", "Elbo", "build_objective"]
+__all__ = ["OBJECTIVES", "Adversarial", "Classification", "Denoising", "Elbo", "VectorQuantized",
+           "build_objective"]

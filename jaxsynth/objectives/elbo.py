@@ -26,6 +26,22 @@ def gaussian_kl(mu: jax.Array, log_var: jax.Array) -> jax.Array:
     return 0.5 * jnp.sum(jnp.exp(log_var) + mu**2 - 1.0 - log_var, axis=-1)
 
 
+def reconstruction_nll(out: jax.Array, x: jax.Array, likelihood: str = "bernoulli",
+                       sigma: float = 0.1) -> jax.Array:
+    """``-log p(x | decoder output)`` per image (nats), summed over all but the first axis:
+    Bernoulli on logits ``out`` with targets ``x`` in ``[0, 1]``, or Gaussian with means ``out``
+    and standard deviation ``sigma``.
+
+    >>> round(float(reconstruction_nll(jnp.zeros((1, 2)), jnp.ones((1, 2)))[0]), 4)  # 2 log 2
+    1.3863
+    """
+    axes = tuple(range(1, x.ndim))
+    if likelihood == "bernoulli":
+        return jnp.sum(optax.sigmoid_binary_cross_entropy(out, x), axis=axes)
+    return jnp.sum(0.5 * ((x - out) / sigma) ** 2 + jnp.log(sigma) + 0.5 * jnp.log(2 * jnp.pi),
+                   axis=axes)
+
+
 @dataclasses.dataclass(frozen=True)
 class Elbo:
     """Attributes:
@@ -51,11 +67,7 @@ class Elbo:
 
     def reconstruction(self, out: jax.Array, x: jax.Array) -> jax.Array:
         """``-log p(x | z)`` per image (nats), summed over pixels."""
-        axes = tuple(range(1, x.ndim))
-        if self.likelihood == "bernoulli":
-            return jnp.sum(optax.sigmoid_binary_cross_entropy(out, x), axis=axes)
-        return jnp.sum(0.5 * ((x - out) / self.sigma) ** 2 + jnp.log(self.sigma)
-                       + 0.5 * jnp.log(2 * jnp.pi), axis=axes)
+        return reconstruction_nll(out, x, self.likelihood, self.sigma)
 
     def loss(self, model, batch: dict[str, jax.Array], rng: jax.Array):
         x = batch[self.data_key]

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsynth.diffusion.schedules import NoiseSchedule
+from jaxsynth.objectives.adversarial import gradient_penalty
 
 Block = tuple[int, int]  # (start, width) of a one-hot block in x
 
@@ -257,15 +258,10 @@ class CTGANObjective:
         return loss, {"discriminator_loss": loss, "wasserstein": wasserstein, "gradient_penalty": gp}
 
     def gradient_penalty(self, critic, real: jax.Array, fake: jax.Array, key: jax.Array):
-        """``mean((||grad_x critic(x_hat)|| - 1)^2)`` at ``x_hat`` between real and fake packs;
-        the norm is over each pack of ``pac`` rows (Gulrajani et al., 2017; CTGAN's variant)."""
-        pac = critic.pac
+        """WGAN-GP's penalty with the norm over each pack of ``pac`` rows (CTGAN's variant of
+        :func:`jaxsynth.objectives.adversarial.gradient_penalty`)."""
         k_mix, k_drop = jax.random.split(key)
-        alpha = jnp.repeat(jax.random.uniform(k_mix, (real.shape[0] // pac, 1)), pac, axis=0)
-        x_hat = alpha * real + (1.0 - alpha) * fake
-        grads = jax.grad(lambda x: critic(x, k_drop).sum())(x_hat)
-        norms = jnp.sqrt(jnp.sum(grads.reshape(-1, pac * real.shape[1]) ** 2, axis=1) + 1e-12)
-        return jnp.mean((norms - 1.0) ** 2)
+        return gradient_penalty(lambda v: critic(v, k_drop), real, fake, k_mix, group=critic.pac)
 
 
 def _condition_cross_entropy(layout: TableLayout, raw: jax.Array, cond: jax.Array) -> jax.Array:

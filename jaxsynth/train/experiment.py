@@ -20,6 +20,7 @@ from jaxsynth.models import build_model
 from jaxsynth.objectives import build_objective
 from jaxsynth.privacy import plan as privacy_plan
 from jaxsynth.train.checkpoint import abstract_like
+from jaxsynth.train.game import init_game_state, make_game_train_step, split_players
 from jaxsynth.train.sharding import make_mesh, replicated
 from jaxsynth.train.state import TrainState, init_state, make_optimizer, split_model
 from jaxsynth.train.step import make_train_step
@@ -62,11 +63,23 @@ class Experiment:
             raise ValueError(
                 f"objective.data_key={self.objective.data_key!r} but data.key={self.data_key!r}"
             )
+        # A game (GANs) has players, each with its own parameters and optimizer.
+        self.players = tuple(p for p, _ in getattr(self.objective, "players", ()))
         t = config.train
-        self.optimizer = make_optimizer(
-            t.learning_rate, warmup_steps=t.get("warmup_steps", 0),
-            grad_clip_norm=t.get("grad_clip_norm", 1.0), weight_decay=t.get("weight_decay", 0.0),
-        )
+        rates = dict(t.get("learning_rates", None) or {})
+        unknown = sorted(set(rates) - set(self.players))
+        if unknown:
+            raise ValueError(f"train.learning_rates names {unknown}, which are not players of "
+                             f"objective {config.objective.name!r} (players: {list(self.players)})")
+
+        def optimizer(lr):
+            return make_optimizer(
+                lr, warmup_steps=t.get("warmup_steps", 0), grad_clip_norm=t.get("grad_clip_norm", 1.0),
+                weight_decay=t.get("weight_decay", 0.0), b1=t.get("b1", 0.9), b2=t.get("b2", 0.999),
+            )
+
+        self.optimizer = optimizer(t.learning_rate)
+        self.optimizers = {p: optimizer(rates.get(p, t.learning_rate)) for p in self.players}
         self.root_key = jax.random.key(int(config.get("seed", 0)))
         if self.data_shape is None:
             self.data_shape = self._shape_from_source()
@@ -80,9 +93,24 @@ class Experiment:
                 raise ValueError(f"objective.label_key={self.label_key!r} needs a class-conditional "
                                  "model: set model.num_classes")
         self.private = privacy_plan.is_private(config.get("privacy"))
+        if self.private and getattr(self.objective, "updates_model_state", False):
+            raise ValueError(f"objective {config.objective.name!r} updates model state from the data "
+                             "(an EMA codebook) outside DP-SGD's clipping, so it cannot train under "
+                             "config.privacy")
+        if self.private and self.players:
+            raise ValueError(f"objective {config.objective.name!r} is a game (players "
+                             f"{list(self.players)}); DP-SGD for image GANs is not built yet")
         self.privacy: privacy_plan.PrivacyPlan | None = None  # set by plan_privacy()
         abstract = nnx.eval_shape(self._create)
-        self.graphdef, self._abs_params, self._abs_model_state = split_model(abstract)
+        if self.players:
+            missing = [p for p in self.players if not hasattr(abstract, p)]
+            if missing:
+                raise ValueError(f"model {config.model.name!r} has no player(s) {missing} that objective "
+                                 f"{config.objective.name!r} trains")
+            self.graphdef, self._abs_params, self._abs_model_state = split_players(
+                abstract, self.players)
+        else:
+            self.graphdef, self._abs_params, self._abs_model_state = split_model(abstract)
 
     # ---------------------------------------------------------------- data
     @property
@@ -120,8 +148,10 @@ class Experiment:
                 self.source, sampling_rate=self.privacy.sampling_rate, mesh=self.mesh,
                 seed=int(self.config.get("seed", 0)), transform=select,
             )
+        per_step = int(getattr(self.objective, "batches_per_step", 1))
         return BatchIterator(
-            self.source, global_batch_size=int(self.config.train.batch_size), mesh=self.mesh,
+            self.source, global_batch_size=int(self.config.train.batch_size) * per_step,
+            mesh=self.mesh,
             seed=int(self.config.get("seed", 0)), transform=select,
         )
 
@@ -135,6 +165,9 @@ class Experiment:
         """
 
         def create():
+            if self.players:
+                _, params, model_state = split_players(self._create(), self.players)
+                return init_game_state(params, model_state, self.optimizers)
             _, params, model_state = split_model(self._create())
             return init_state(params, model_state, self.optimizer)
 
@@ -142,9 +175,12 @@ class Experiment:
         return lowered.compile(compiler_options=FAST_COMPILE)()
 
     def abstract_state(self) -> TrainState:
-        shapes = jax.eval_shape(
-            lambda p, r: init_state(p, r, self.optimizer), self._abs_params, self._abs_model_state
-        )
+        if self.players:
+            shapes = jax.eval_shape(lambda p, r: init_game_state(p, r, self.optimizers),
+                                    self._abs_params, self._abs_model_state)
+        else:
+            shapes = jax.eval_shape(lambda p, r: init_state(p, r, self.optimizer),
+                                    self._abs_params, self._abs_model_state)
         return abstract_like(shapes, replicated(self.mesh))
 
     def plan_privacy(self, previous_ledger: dict | None = None):
@@ -158,11 +194,15 @@ class Experiment:
         return self.privacy
 
     def train_step(self):
+        ema_decay = float(self.config.train.get("ema_decay", 0.999))
+        if self.players:
+            return make_game_train_step(self.graphdef, self.objective, self.optimizers,
+                                        mesh=self.mesh, root_key=self.root_key, ema_decay=ema_decay)
         if self.private and self.privacy is None:
             self.plan_privacy()
         return make_train_step(
             self.graphdef, self.objective, self.optimizer, mesh=self.mesh,
-            root_key=self.root_key, ema_decay=float(self.config.train.get("ema_decay", 0.999)),
+            root_key=self.root_key, ema_decay=ema_decay,
             privacy=self.privacy.dpsgd if self.private else None,
         )
 
@@ -203,6 +243,12 @@ class Experiment:
             )
 
     # ---------------------------------------------------------------- sampling
+    def merge(self, params, model_state):
+        """The model from pure state: one module, or for a game a dict of modules by player."""
+        if self.players:
+            return {p: nnx.merge(self.graphdef[p], params[p], model_state[p]) for p in self.players}
+        return nnx.merge(self.graphdef, params, model_state)
+
     @property
     def num_classes(self) -> int:
         """Classes of a class-conditional model (0: unconditional)."""
@@ -217,7 +263,7 @@ class Experiment:
 
         @jax.jit
         def fn(params, model_state, key, labels=None):
-            model = nnx.merge(self.graphdef, params, model_state)
+            model = self.merge(params, model_state)
             extra = {} if labels is None else {"labels": labels, "guidance": guidance}
             x = self.objective.sample(model, shape, key, sampler=sampler, steps=steps, eta=eta, **extra)
             if self.scale == "minus_one_one":

@@ -5,6 +5,10 @@ An objective with ``players = (("discriminator", k), ("generator", 1))`` and
 ``k`` times in order, each with its own optimizer and only its own parameters, all inside one
 jitted (or scanned) step. ``models`` maps each player's name to its merged module, so a loss can
 call the other players (their parameters held fixed for that update).
+
+An objective with ``batches_per_step = k`` gets a batch of ``k`` slices: update ``i`` of a
+player reads slice ``i mod k`` (rows ``i, i + k, i + 2k, ...``, which keeps each device's rows on
+that device), so WGAN-GP's critic updates each see fresh real data.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import optax
 from flax import nnx
 
 from jaxsynth.train import rng as rng_lib
+from jaxsynth.train.sharding import data_sharded, replicated
 from jaxsynth.train.state import TrainState, split_model
 from jaxsynth.train.step import ema_decay_at
 
@@ -54,6 +59,7 @@ def make_game_update(
     :func:`init_game_state`. A step in which any player's loss or gradient is not finite leaves
     the whole state unchanged and reports ``metrics["nonfinite"] = 1``."""
     names = [p for p, _ in objective.players]
+    chunks = int(getattr(objective, "batches_per_step", 1))
     if sorted(names) != sorted(graphdefs):
         raise ValueError(f"objective players {names} do not match the model's {sorted(graphdefs)}")
 
@@ -66,10 +72,11 @@ def make_game_update(
         for player, updates in objective.players:
             for i in range(updates):
                 key = rng_lib.stream(root_key, state.step, f"{player}/{i}")
+                part = batch_slice(batch, i % chunks, chunks)
 
-                def loss_of(own, player=player, key=key):
+                def loss_of(own, player=player, key=key, part=part):
                     models = merged({**params, player: own}, state.model_state)
-                    return objective.player_loss(player, models, batch, key)
+                    return objective.player_loss(player, models, part, key)
 
                 (loss, m), grads = jax.value_and_grad(loss_of, has_aux=True)(params[player])
                 upd, opt_state[player] = optimizers[player].update(grads, opt_state[player],
@@ -87,3 +94,30 @@ def make_game_update(
         return new, metrics
 
     return step
+
+
+def batch_slice(batch: Mapping[str, jax.Array], i: int, k: int) -> dict[str, jax.Array]:
+    """Rows ``i, i + k, i + 2k, ...`` of every entry (the whole batch when ``k == 1``).
+
+    >>> batch_slice({"x": jnp.arange(6)}, 1, 3)["x"].tolist()
+    [1, 4]
+    """
+    if k == 1:
+        return dict(batch)
+    out = {}
+    for name, v in batch.items():
+        if v.shape[0] % k:
+            raise ValueError(f"batch entry {name!r} has {v.shape[0]} rows, not a multiple of the "
+                             f"{k} slices per step")
+        out[name] = v.reshape((v.shape[0] // k, k) + v.shape[1:])[:, i]
+    return out
+
+
+def make_game_train_step(graphdefs, objective, optimizers, *, mesh, root_key: jax.Array,
+                         ema_decay: float = 0.999):
+    """:func:`make_game_update` jitted over ``mesh``: state replicated and donated, batch
+    sharded on the ``data`` axis."""
+    step = make_game_update(graphdefs, objective, optimizers, root_key=root_key,
+                            ema_decay=ema_decay)
+    return jax.jit(step, in_shardings=(replicated(mesh), data_sharded(mesh)),
+                   out_shardings=(replicated(mesh), replicated(mesh)), donate_argnums=(0,))

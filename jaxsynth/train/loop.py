@@ -87,12 +87,12 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
         state = exp.init_state()
     meta = exp.meta()
     is_chief = jax.process_index() == 0  # one process writes the human-facing files
-    n_params = int(parameter_overview.count_parameters(state.params.to_pure_dict()))
+    pure = _pure(state.params)
+    n_params = int(parameter_overview.count_parameters(pure))
     if is_chief:
         _write_json(os.path.join(workdir, "config.json"), meta["config"])
         with open(os.path.join(workdir, "parameters.txt"), "w", encoding="utf-8") as f:
-            f.write(parameter_overview.get_parameter_overview(
-                state.params.to_pure_dict(), include_stats=False) + "\n")
+            f.write(parameter_overview.get_parameter_overview(pure, include_stats=False) + "\n")
     step_fn = exp.train_step()
 
     t = config.train
@@ -170,6 +170,13 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
     if is_chief:
         _write_json(os.path.join(workdir, "metrics.json"), summary)
     return summary
+
+
+def _pure(params) -> dict:
+    """Parameters as nested dicts (a game's: one entry per player)."""
+    if isinstance(params, dict):
+        return {k: v.to_pure_dict() for k, v in params.items()}
+    return params.to_pure_dict()
 
 
 def _read_history(path: str) -> list[dict[str, float]]:
@@ -255,7 +262,6 @@ def interpolate_from_workdir(workdir: str, steps: int = 10, *, seed: int = 0, la
                              use_ema: bool = True) -> np.ndarray:
     """``[steps, *data_shape]`` images decoded along the path between two random latents of a
     VAE's prior (:func:`slerp`), in ``[0, 1]``. ``label`` for a conditional VAE."""
-    from flax import nnx
     if steps < 2:
         raise ValueError(f"--steps must be at least 2, got {steps}")
     exp, state = load_experiment(workdir)
@@ -268,7 +274,7 @@ def interpolate_from_workdir(workdir: str, steps: int = 10, *, seed: int = 0, la
         raise ValueError(f"--label {label}: the model knows classes 0..{exp.num_classes - 1}"
                          if exp.num_classes else "--label: this model was trained without labels")
     params = state.ema_params if use_ema else state.params
-    model = nnx.merge(exp.graphdef, params, state.model_state)
+    model = exp.merge(params, state.model_state)
     rng = np.random.default_rng(seed)
     z = slerp(rng.normal(size=model.latent_dim), rng.normal(size=model.latent_dim), steps)
     labels = None if label is None else jnp.full((steps,), label, jnp.int32)

@@ -63,7 +63,9 @@ def make_update(
 
     The batch is sharded on the ``data`` axis, the state replicated and donated. A step whose loss
     or gradients are not finite leaves the state unchanged and reports ``metrics["nonfinite"] = 1``
-    so the loop can stop with the last good state intact.
+    so the loop can stop with the last good state intact. Non-parameter variables the loss
+    writes (an EMA codebook, running statistics) become the new ``model_state``; the private
+    paths keep ``model_state`` fixed (an :class:`Experiment` refuses such objectives under DP).
 
     With ``privacy`` the gradient is DP-SGD's (per-example clipped, noised, divided by the expected
     batch size); the batch must then carry ``batch[MASK_KEY]: [B]`` marking real rows (Poisson
@@ -74,13 +76,19 @@ def make_update(
         model = nnx.merge(graphdef, params, model_state)
         return objective.loss(model, batch, key)
 
+    def loss_and_state(params, model_state, batch, key):
+        # The loss may update non-parameter variables (an EMA codebook, running statistics):
+        # their new values leave through the auxiliary output.
+        model = nnx.merge(graphdef, params, model_state, copy=True)  # fresh variables: writable here
+        loss, metrics = objective.loss(model, batch, key)
+        return loss, (metrics, nnx.state(model, nnx.Not(nnx.Param)))
+
     def gradients(state: TrainState, batch):
         key = rng_lib.stream(root_key, state.step, "noise")
         if privacy is None:
-            (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                state.params, state.model_state, batch, key
-            )
-            return loss, metrics, grads
+            (loss, (metrics, model_state)), grads = jax.value_and_grad(
+                loss_and_state, has_aux=True)(state.params, state.model_state, batch, key)
+            return loss, metrics, grads, model_state
         data, mask = {k: v for k, v in batch.items() if k != MASK_KEY}, batch[MASK_KEY]
         dp_key = rng_lib.stream(root_key, state.step, "dp")
         # Chosen while tracing: the fast path when every layer supports it, else vmap.
@@ -92,24 +100,25 @@ def make_update(
             )
             grads = privacy.noisy_mean(total, dp_key)
             metrics = {**metrics, "batch_size_realised": mask.sum()}
-            return metrics["loss"], metrics, grads
+            return metrics["loss"], metrics, grads, state.model_state
 
         def example_loss(params, example, k):
             one = jax.tree.map(lambda x: x[None], example)
             return loss_fn(params, state.model_state, one, k)
 
         grads, metrics = privacy.private_grad(example_loss, state.params, data, mask, key, dp_key)
-        return metrics["loss"], metrics, grads
+        return metrics["loss"], metrics, grads, state.model_state
 
     def step(state: TrainState, batch):
-        loss, metrics, grads = gradients(state, batch)
+        loss, metrics, grads, model_state = gradients(state, batch)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         d = ema_decay_at(state.step, ema_decay)
         ema = jax.tree.map(lambda e, p: d * e + (1.0 - d) * p, state.ema_params, params)
         grad_norm = optax.global_norm(grads)
         finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-        new = state.replace(step=state.step + 1, params=params, ema_params=ema, opt_state=opt_state)
+        new = state.replace(step=state.step + 1, params=params, ema_params=ema, opt_state=opt_state,
+                            model_state=model_state)
         new = jax.lax.cond(finite, lambda: new, lambda: state)
         metrics = {**metrics, "grad_norm": grad_norm,
                    "nonfinite": jnp.logical_not(finite).astype(jnp.int32)}
