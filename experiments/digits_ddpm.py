@@ -5,7 +5,8 @@
 
 Expected: about 5 minutes on 2 CPU cores; a final loss near 0.15 (the per-interval mean of
 the noise-prediction MSE; the same before and after the U-Net's scale-shift change) and a grid
-of legible digits from 50 DDIM steps. ``experiments/digits_ddpm.py:smoke`` is a one-step tiny
+of legible digits from 50 DDIM steps. ``experiments/digits_ddpm.py:v`` trains with
+v-prediction (Salimans & Ho, 2022) instead of noise prediction; ``:smoke`` is a one-step tiny
 variant for tests.
 """
 
@@ -31,6 +32,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
              grad_clip_norm=1.0, weight_decay=0.0, ema_decay=0.999, log_every=100,
              checkpoint_every=1000, num_devices=0)
     )
+    if arg == "v":
+        c.objective.prediction = "v"
     if c.smoke:
         # One level, attention only in the middle block: the smallest real U-Net (its compile,
         # not its steps, is what the smoke test pays for, above all under DP's per-example vmap).

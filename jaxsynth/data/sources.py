@@ -134,4 +134,8 @@ def build_source(source: str, name: str = "", path: str = "", split: str | None 
         return table_source(path, kw.get("columns"))
     if source == "tfds":
         return tfds_source(name, split or "train", kw.get("data_dir"))
-    raise ValueError(f"data.source={source!r}; choose one of 'embedded', 'file', 'tfds'")
+    if source == "latents":
+        from jaxsynth.data.latents import LatentSource
+
+        return LatentSource(kw.get("autoencoder", ""), split)
+    raise ValueError(f"data.source={source!r}; choose one of 'embedded', 'file', 'tfds', 'latents'")

@@ -8,7 +8,8 @@ from typing import Any
 from flax import nnx
 
 from jaxsynth.models.classifier import ConvClassifier
-from jaxsynth.models.gan import GAN
+from jaxsynth.models.denoiser import VectorDenoiser
+from jaxsynth.models.gan import GAN, VAEWithDiscriminator
 from jaxsynth.models.mlp import MLP
 from jaxsynth.models.unet import UNet
 from jaxsynth.models.vae import ConvVAE
@@ -19,6 +20,8 @@ MODELS: dict[str, Callable[..., nnx.Module]] = {
     "unet": lambda data_shape, rngs, **kw: UNet(data_shape, rngs=rngs, **kw),
     "classifier": lambda data_shape, rngs, **kw: ConvClassifier(data_shape, rngs=rngs, **kw),
     "gan": lambda data_shape, rngs, **kw: GAN(data_shape, rngs=rngs, **kw),
+    "vae_gan": lambda data_shape, rngs, **kw: VAEWithDiscriminator(data_shape, rngs=rngs, **kw),
+    "vector_denoiser": lambda data_shape, rngs, **kw: VectorDenoiser(data_shape, rngs=rngs, **kw),
     "vqvae": lambda data_shape, rngs, **kw: VQVAE(data_shape, rngs=rngs, **kw),
     "conv_vae": lambda data_shape, rngs, **kw: ConvVAE(data_shape, rngs=rngs, **kw),
     # data_shape = (features,); hidden=(256, 256), out_features defaults to the input width.
@@ -37,4 +40,4 @@ def build_model(name: str, data_shape: tuple[int, ...], *, seed: int = 0, **kwar
         raise ValueError(f"model {name!r} does not accept these settings: {e}") from None
 
 
-__all__ = ["MLP", "MODELS", "ConvClassifier", "ConvVAE", "GAN", "UNet", "VQVAE", "build_model"]
+__all__ = ["MLP", "MODELS", "ConvClassifier", "ConvVAE", "GAN", "UNet", "VAEWithDiscriminator", "VQVAE", "VectorDenoiser", "build_model"]

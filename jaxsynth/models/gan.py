@@ -116,3 +116,18 @@ class GAN(nnx.Module):
                                    num_classes=num_classes, rngs=rngs)
         self.discriminator = Discriminator(image_shape, channels=discriminator_channels,
                                            num_classes=num_classes, rngs=rngs)
+
+
+class VAEWithDiscriminator(nnx.Module):
+    """VAE-GAN's players: ``vae`` (a :class:`jaxsynth.models.ConvVAE`) and ``discriminator``
+    (a :class:`Discriminator` on the VAE's images, conditional when the VAE is)."""
+
+    def __init__(self, image_shape: Sequence[int], *, channels: Sequence[int] = (32, 64),
+                 latent_dim: int = 16, num_classes: int = 0,
+                 discriminator_channels: Sequence[int] = (64, 128), rngs: nnx.Rngs):
+        from jaxsynth.models.vae import ConvVAE
+
+        self.vae = ConvVAE(image_shape, channels=channels, latent_dim=latent_dim,
+                           num_classes=num_classes, rngs=rngs)
+        self.discriminator = Discriminator(image_shape, channels=discriminator_channels,
+                                           num_classes=num_classes, rngs=rngs)

@@ -9,13 +9,15 @@ from jaxsynth.objectives.adversarial import Adversarial, build_adversarial
 from jaxsynth.objectives.classification import Classification, build_classification
 from jaxsynth.objectives.denoising import Denoising, build_denoising
 from jaxsynth.objectives.elbo import Elbo, build_elbo
+from jaxsynth.objectives.vae_gan import VAEGAN, build_vae_gan
 from jaxsynth.objectives.vq import VectorQuantized, build_vq
 
 OBJECTIVES: dict[str, Callable[..., Any]] = {"denoising": build_denoising,
                                              "classification": build_classification,
                                              "elbo": build_elbo,
                                              "adversarial": build_adversarial,
-                                             "vq": build_vq}
+                                             "vq": build_vq,
+                                             "vae_gan": build_vae_gan}
 
 
 def build_objective(name: str, **kwargs: Any):
@@ -25,5 +27,5 @@ def build_objective(name: str, **kwargs: Any):
     return OBJECTIVES[name](**kwargs)
 
 
-__all__ = ["OBJECTIVES", "Adversarial", "Classification", "Denoising", "Elbo", "VectorQuantized",
+__all__ = ["OBJECTIVES", "Adversarial", "Classification", "Denoising", "Elbo", "VAEGAN", "VectorQuantized",
            "build_objective"]

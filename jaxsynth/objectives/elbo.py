@@ -98,6 +98,9 @@ class Elbo:
     def decode_mean(self, model, z, labels=None) -> jax.Array:
         return self.mean(model.decode(z, labels))
 
+    def latent_size(self, model) -> int:
+        return model.latent_dim
+
 
 def build_elbo(likelihood: str = "bernoulli", beta: float = 1.0, sigma: float = 0.1,
                data_key: str = "image", label_key: str | None = None, **unknown: Any) -> Elbo:

@@ -257,15 +257,20 @@ class Experiment:
     def sampler(self, batch_size: int, *, sampler: str, steps: int | None, eta: float,
                 guidance: float = 1.0):
         """A jitted ``fn(params, model_state, key, labels) -> [batch_size, *data_shape]`` in data
-        scale (``[0, 1]`` for images scaled to ``[-1, 1]`` for training). ``labels``: ``None``
+        scale (``[0, 1]`` for images scaled to ``[-1, 1]`` for training; for latent diffusion,
+        the autoencoder's decoded images). ``labels``: ``None``
         (unconditional) or ``[batch_size]`` int classes, guided with ``guidance``."""
         shape = (batch_size,) + tuple(self.data_shape)
+        # Latent diffusion: samples are latents, decoded into images by the autoencoder.
+        decode = self.source.decode if self.config.data.source == "latents" else None
 
         @jax.jit
         def fn(params, model_state, key, labels=None):
             model = self.merge(params, model_state)
             extra = {} if labels is None else {"labels": labels, "guidance": guidance}
             x = self.objective.sample(model, shape, key, sampler=sampler, steps=steps, eta=eta, **extra)
+            if decode is not None:
+                return decode(x)
             if self.scale == "minus_one_one":
                 x = jnp.clip((x + 1.0) / 2.0, 0.0, 1.0)
             return x

@@ -276,7 +276,8 @@ def interpolate_from_workdir(workdir: str, steps: int = 10, *, seed: int = 0, la
     params = state.ema_params if use_ema else state.params
     model = exp.merge(params, state.model_state)
     rng = np.random.default_rng(seed)
-    z = slerp(rng.normal(size=model.latent_dim), rng.normal(size=model.latent_dim), steps)
+    size = exp.objective.latent_size(model)
+    z = slerp(rng.normal(size=size), rng.normal(size=size), steps)
     labels = None if label is None else jnp.full((steps,), label, jnp.int32)
     images = exp.objective.decode_mean(model, jnp.asarray(z, jnp.float32), labels)
     return np.clip(np.asarray(images, np.float32), 0.0, 1.0)
