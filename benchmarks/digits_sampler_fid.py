@@ -6,7 +6,8 @@ feature net's space, plus class accuracy of the class-conditional model under gu
 Trains experiments/digits_ddpm.py and experiments/digits_ddpm_cfg.py (default settings) into
 WORKDIR/uncond and WORKDIR/cfg unless checkpoints are already there, then draws n samples per
 setting (same seed) and prints FID / KID / precision / recall against all 1,797 real digits:
-1000-step DDPM as the reference, DDIM and DPM-Solver++(2M) at 10, 20 and 50 steps, and the
+1000-step DDPM as the reference, DDIM, DPM-Solver++(2M) and its SDE variant (eta = 1) at 10, 20
+and 50 steps, and the
 conditional model's class accuracy at guidance 0, 1, 2 and 4. Also the training time on this CPU.
 """
 
@@ -65,9 +66,10 @@ def main() -> None:
     print(f"n = {args.n} samples vs {len(real)} real digits, feature net {net.name} "
           f"(test accuracy {net.info['test_accuracy']:.3f})")
     ref = row("ddpm 1000 steps", sampler="ddpm")
-    for sampler in ("ddim", "dpmpp_2m"):
+    for name, sampler, eta in (("ddim", "ddim", 0.0), ("dpmpp_2m", "dpmpp_2m", 0.0),
+                               ("dpmpp_2m_sde", "dpmpp_2m", 1.0)):
         for steps in (10, 20, 50):
-            fid = row(f"{sampler} {steps} steps", sampler=sampler, steps=steps)
+            fid = row(f"{name} {steps} steps", sampler=sampler, steps=steps, eta=eta)
             print(f"{'':22s} FID / DDPM-1000 FID = {fid / ref:.3f}", flush=True)
     per_class = max(args.n // 10, 1)
     for guidance in (0.0, 1.0, 2.0, 4.0):

@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp_2m"), default="ddim")
     s.add_argument("--steps", type=int, default=None, help="model evaluations (default: all)")
-    s.add_argument("--eta", type=float, default=0.0, help="DDIM noise (0 deterministic)")
+    s.add_argument("--eta", type=float, default=0.0,
+                   help="DDIM / DPM-Solver++ noise (0: deterministic; dpmpp_2m with 1: the SDE solver)")
     s.add_argument("--batch-size", type=int, default=256)
     s.add_argument("--no-ema", action="store_true", help="use raw instead of EMA parameters")
     s.add_argument("--png", action="store_true", help="also write a PNG grid beside --out")
