@@ -37,6 +37,7 @@ FAMILIES = {
     "hinge_gan": ("digits_gan.py:hinge", {}),
     "cgan": ("digits_cgan.py", {}),
     "vae": ("digits_vae.py", {}),
+    "gaussian_vae": ("digits_vae.py:gaussian", {}),
     "beta_vae": ("digits_vae.py:beta", {}),
     "cvae": ("digits_cvae.py", {}),
     "vq_vae": ("digits_vqvae.py", {}),
