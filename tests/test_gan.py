@@ -115,3 +115,53 @@ def test_critic_updates_each_read_their_own_slice_of_the_batch():
     assert int(state.step) == 1 and int(metrics["nonfinite"]) == 0
     with pytest.raises(ValueError, match="multiple"):
         step(init_game_state(params, rest, opts), {"x": x[:3]})
+
+
+def test_dp_gan_privatises_the_discriminator_as_a_loop_over_examples():
+    from jaxsynth.data.pipeline import MASK_KEY
+    from jaxsynth.privacy import DPSGD
+    from jaxsynth.train import rng as rng_lib
+
+    gan = GAN((8, 8, 1), latent_dim=4, generator_channels=(8,), discriminator_channels=(8,),
+              num_classes=3, rngs=nnx.Rngs(0))
+    graphdefs, params, rest = split_players(gan, ("discriminator", "generator"))
+    opts = {p: optax.sgd(1.0) for p in graphdefs}
+    obj = Adversarial(loss="wgan_gp", label_key="label")  # the penalty is per example too
+    dp = DPSGD(l2_clip_norm=0.05, noise_multiplier=0.0, expected_batch_size=5.0, fast_path=False)
+    root = jax.random.key(7)
+    step = make_game_update(graphdefs, obj, opts, root_key=root, privacy=dp)
+    x = jax.random.uniform(jax.random.key(1), (4, 8, 8, 1), minval=-1, maxval=1)
+    labels, mask = jnp.array([0, 2, 1, 1]), jnp.array([1.0, 1.0, 1.0, 0.0])
+    state, metrics = step(init_game_state(params, rest, opts),
+                          {"image": x, "label": labels, MASK_KEY: mask})
+
+    keys = jax.random.split(rng_lib.stream(root, jnp.int32(0), "discriminator/0"), 4)
+    total = jax.tree.map(jnp.zeros_like, params["discriminator"])
+    for i in range(3):  # the padded fourth row contributes nothing
+        def loss(d, i=i):
+            models = {"generator": nnx.merge(graphdefs["generator"], params["generator"],
+                                             rest["generator"]),
+                      "discriminator": nnx.merge(graphdefs["discriminator"], d,
+                                                 rest["discriminator"])}
+            return obj.player_loss("discriminator", models,
+                                   {"image": x[i:i + 1], "label": labels[i:i + 1]}, keys[i])[0]
+        g = jax.grad(loss)(params["discriminator"])
+        norm = optax.global_norm(g)
+        total = jax.tree.map(lambda t, gi, n=norm: t + gi * jnp.minimum(1.0, 0.05 / n), total, g)
+    want = jax.tree.map(lambda p, t: p - t / 5.0, params["discriminator"], total)
+    for a, b in zip(jax.tree.leaves(state.params["discriminator"]), jax.tree.leaves(want),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="n_critic=1"):
+        make_game_update(graphdefs, Adversarial(n_critic=2), opts, root_key=root, privacy=dp)
+
+
+def test_games_whose_other_players_read_data_cannot_train_privately():
+    from helpers import ROOT
+    from jaxsynth.config import load_config
+    from jaxsynth.train.experiment import Experiment
+
+    config = load_config(f"{ROOT}/experiments/digits_vae_gan.py:smoke")
+    config.privacy = {"noise_multiplier": 1.0, "delta": 1e-5, "l2_clip_norm": 1.0}
+    with pytest.raises(ValueError, match="read real data"):
+        Experiment(config)

@@ -65,6 +65,10 @@ class Adversarial:
         if self.gp_weight < 0:
             raise ValueError(f"objective.gp_weight must be >= 0, got {self.gp_weight}")
 
+    # Only the discriminator reads real data, so DP-SGD privatises only it (the generator's
+    # update sees the discriminator and draws its own labels).
+    data_players = ("discriminator",)
+
     @property
     def players(self) -> tuple[tuple[str, int], ...]:
         return (("discriminator", int(self.n_critic)), ("generator", 1))
@@ -82,8 +86,12 @@ class Adversarial:
         gen, disc = models["generator"], models["discriminator"]
         x = batch[self.data_key]
         n = x.shape[0]
-        y = self._labels(batch, n)
-        k_z, k_gp = jax.random.split(rng)
+        k_z, k_gp, k_y = jax.random.split(rng, 3)
+        if player == "generator":  # reads no data: labels drawn uniformly (conditional GANs)
+            y = (jax.random.randint(k_y, (n,), 0, gen.num_classes) if self.label_key is not None
+                 else None)
+        else:
+            y = self._labels(batch, n)
         fake = gen(jax.random.normal(k_z, (n, gen.latent_dim)), y)
         if player == "generator":
             score = disc(fake, y)

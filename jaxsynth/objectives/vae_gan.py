@@ -28,6 +28,7 @@ class VAEGAN:
     elbo: Elbo
     adversarial_weight: float = 1.0
     players = (("discriminator", 1), ("vae", 1))
+    data_players = ("discriminator", "vae")  # the VAE encodes real images: not DP-SGD-able here
 
     @property
     def data_key(self) -> str:

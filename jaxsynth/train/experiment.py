@@ -97,9 +97,11 @@ class Experiment:
             raise ValueError(f"objective {config.objective.name!r} updates model state from the data "
                              "(an EMA codebook) outside DP-SGD's clipping, so it cannot train under "
                              "config.privacy")
-        if self.private and self.players:
-            raise ValueError(f"objective {config.objective.name!r} is a game (players "
-                             f"{list(self.players)}); DP-SGD for image GANs is not built yet")
+        readers = tuple(getattr(self.objective, "data_players", self.players))
+        if self.private and self.players and readers != ("discriminator",):
+            raise ValueError(f"objective {config.objective.name!r} is a game whose players {list(readers)}"
+                             " read real data; DP-SGD here privatises one 'discriminator' that alone "
+                             "reads it (a GAN), so this game cannot train under config.privacy")
         self.privacy: privacy_plan.PrivacyPlan | None = None  # set by plan_privacy()
         abstract = nnx.eval_shape(self._create)
         if self.players:
@@ -195,11 +197,12 @@ class Experiment:
 
     def train_step(self):
         ema_decay = float(self.config.train.get("ema_decay", 0.999))
-        if self.players:
-            return make_game_train_step(self.graphdef, self.objective, self.optimizers,
-                                        mesh=self.mesh, root_key=self.root_key, ema_decay=ema_decay)
         if self.private and self.privacy is None:
             self.plan_privacy()
+        if self.players:
+            return make_game_train_step(self.graphdef, self.objective, self.optimizers,
+                                        mesh=self.mesh, root_key=self.root_key, ema_decay=ema_decay,
+                                        privacy=self.privacy.dpsgd if self.private else None)
         return make_train_step(
             self.graphdef, self.objective, self.optimizer, mesh=self.mesh,
             root_key=self.root_key, ema_decay=ema_decay,

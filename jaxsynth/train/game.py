@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
+from jaxsynth.data.pipeline import MASK_KEY
+from jaxsynth.privacy import DPSGD
 from jaxsynth.train import rng as rng_lib
 from jaxsynth.train.sharding import data_sharded, replicated
 from jaxsynth.train.state import TrainState, split_model
@@ -54,17 +56,46 @@ def make_game_update(
     *,
     root_key: jax.Array,
     ema_decay: float = 0.999,
+    privacy: DPSGD | None = None,
+    private_player: str = "discriminator",
 ) -> Callable[[TrainState, dict[str, jax.Array]], tuple[TrainState, dict[str, jax.Array]]]:
     """The pure update ``(state, batch) -> (state, metrics)`` of a game; ``state`` from
     :func:`init_game_state`. A step in which any player's loss or gradient is not finite leaves
-    the whole state unchanged and reports ``metrics["nonfinite"] = 1``."""
+    the whole state unchanged and reports ``metrics["nonfinite"] = 1``.
+
+    With ``privacy``, ``private_player`` (the only player whose loss reads real data, as a GAN's
+    discriminator) gets DP-SGD's gradient: its loss on each example of the Poisson batch (masked
+    by ``batch[MASK_KEY]``) is differentiated, clipped and summed, then noised. The other
+    players' losses must not read the data (a GAN's generator only sees the discriminator), so
+    they are not privatised and cost no budget; the objective's ``private_updates`` must be 1
+    per step, since each private update is one accounted DP-SGD step.
+    """
     names = [p for p, _ in objective.players]
     chunks = int(getattr(objective, "batches_per_step", 1))
+    if privacy is not None:
+        counts = dict(objective.players)
+        if counts.get(private_player) != 1:
+            raise ValueError(f"under DP-SGD the {private_player!r} may update once per step (each "
+                             f"private update is one accounted step), not {counts.get(private_player)}"
+                             "; set objective.n_critic=1")
     if sorted(names) != sorted(graphdefs):
         raise ValueError(f"objective players {names} do not match the model's {sorted(graphdefs)}")
 
     def merged(params, model_state):
         return {p: nnx.merge(graphdefs[p], params[p], model_state[p]) for p in graphdefs}
+
+    def private_gradient(player, params, state, part, key):
+        data = {k: v for k, v in part.items() if k != MASK_KEY}
+
+        def example_loss(own, example, k):
+            one = jax.tree.map(lambda x: x[None], example)
+            models = merged({**params, player: own}, state.model_state)
+            return objective.player_loss(player, models, one, k)
+
+        dp_key = rng_lib.stream(root_key, state.step, f"{player}/dp")
+        grads, m = privacy.private_grad(example_loss, params[player], data, part[MASK_KEY], key,
+                                        dp_key)
+        return m["loss"], m, grads
 
     def step(state: TrainState, batch):
         params, opt_state = dict(state.params), dict(state.opt_state)
@@ -78,7 +109,11 @@ def make_game_update(
                     models = merged({**params, player: own}, state.model_state)
                     return objective.player_loss(player, models, part, key)
 
-                (loss, m), grads = jax.value_and_grad(loss_of, has_aux=True)(params[player])
+                if privacy is not None and player == private_player:
+                    loss, m, grads = private_gradient(player, params, state, part, key)
+                else:
+                    part.pop(MASK_KEY, None)
+                    (loss, m), grads = jax.value_and_grad(loss_of, has_aux=True)(params[player])
                 upd, opt_state[player] = optimizers[player].update(grads, opt_state[player],
                                                                    params[player])
                 params[player] = optax.apply_updates(params[player], upd)
@@ -114,10 +149,10 @@ def batch_slice(batch: Mapping[str, jax.Array], i: int, k: int) -> dict[str, jax
 
 
 def make_game_train_step(graphdefs, objective, optimizers, *, mesh, root_key: jax.Array,
-                         ema_decay: float = 0.999):
+                         ema_decay: float = 0.999, privacy: DPSGD | None = None):
     """:func:`make_game_update` jitted over ``mesh``: state replicated and donated, batch
     sharded on the ``data`` axis."""
     step = make_game_update(graphdefs, objective, optimizers, root_key=root_key,
-                            ema_decay=ema_decay)
+                            ema_decay=ema_decay, privacy=privacy)
     return jax.jit(step, in_shardings=(replicated(mesh), data_sharded(mesh)),
                    out_shardings=(replicated(mesh), replicated(mesh)), donate_argnums=(0,))
