@@ -40,4 +40,5 @@ def build_model(name: str, data_shape: tuple[int, ...], *, seed: int = 0, **kwar
         raise ValueError(f"model {name!r} does not accept these settings: {e}") from None
 
 
-__all__ = ["MLP", "MODELS", "ConvClassifier", "ConvVAE", "GAN", "UNet", "VAEWithDiscriminator", "VQVAE", "VectorDenoiser", "build_model"]
+__all__ = ["MLP", "MODELS", "GAN", "ConvClassifier", "ConvVAE", "UNet", "VAEWithDiscriminator",
+           "VQVAE", "VectorDenoiser", "build_model"]
