@@ -9,8 +9,9 @@ printed beside ours.
 Models: an MLP 64-256-256-2 (tabular-sized) at batch 512 with a cross-entropy loss, and the
 digits U-Net (experiments/digits_ddpm.py) at batch 64 with the denoising loss. The private step
 is timed on both of jaxsynth.privacy's paths: "fast" (ghost norms + book-keeping, chosen
-automatically for dense-only models such as the MLP) and "vmap" (per-example gradients
-materialised); the U-Net has convolutions, so it always takes the vmap path.
+automatically for models of dense and plain convolutional layers such as the MLP and the conv
+VAE of experiments/digits_vae.py, batch 64) and "vmap" (per-example gradients materialised);
+the U-Net has GroupNorm and attention, so it always takes the vmap path.
 """
 
 from __future__ import annotations
@@ -79,13 +80,24 @@ def mlp_case(repeats):
 
 
 def unet_case(repeats):
-    config = load_config(os.path.join(os.path.dirname(__file__), "..", "experiments",
-                                      "digits_ddpm.py"))
+    return config_case("digits_ddpm.py", repeats, fast=False)
+
+
+def conv_vae_case(repeats):
+    return config_case("digits_vae.py", repeats, fast=True)
+
+
+def config_case(name, repeats, fast):
+    config = load_config(os.path.join(os.path.dirname(__file__), "..", "experiments", name))
     exp = Experiment(config)
     batch = next(exp.batches())
     b = int(config.train.batch_size)
     out = {}
-    for name, dp in [("non-private", None), ("DP-SGD (vmap)", DPSGD(1.0, 1.0, float(b)))]:
+    paths = [("non-private", None)]
+    if fast:
+        paths.append(("DP-SGD (fast)", DPSGD(1.0, 1.0, float(b), fast_path=True)))
+    paths.append(("DP-SGD (vmap)", DPSGD(1.0, 1.0, float(b), fast_path=False)))
+    for name, dp in paths:
         step = make_train_step(exp.graphdef, exp.objective, exp.optimizer, mesh=exp.mesh,
                                root_key=exp.root_key, privacy=dp)
         bb = batch if dp is None else {**batch, "_mask": jnp.ones(b)}
@@ -101,6 +113,7 @@ def main():
     print(f"devices: {jax.device_count()} x {jax.devices()[0].platform}; jax {jax.__version__}")
     print(f"{'model':34s} {'step':16s} {'ms/step':>9s} {'ratio':>7s}")
     for label, fn in [("MLP 64-256-256-2, batch 512", mlp_case),
+                      ("digits conv VAE, batch 64", conv_vae_case),
                       ("digits U-Net, batch 64", unet_case)]:
         times = fn(args.repeats)
         base = times["non-private"]

@@ -191,6 +191,46 @@ def test_ghost_path_equals_vmap_path(bias, seq_len):
     assert 0 < float(sm["clip_fraction"]) <= 1
 
 
+class SmallCNN(nnx.Module):
+    """Strided and padded 2-D convolutions (one wide enough for the direct per-example norm,
+    one narrow enough for the Gram form), a 1-D convolution and a dense head."""
+
+    def __init__(self, rngs, padding="SAME"):
+        self.c1 = nnx.Conv(1, 6, (3, 3), strides=2, padding=padding, rngs=rngs)
+        self.c2 = nnx.Conv(6, 16, (2, 2), padding="VALID", rngs=rngs)  # Gram: 9 * 40 <= 24 * 16
+        self.c3 = nnx.Conv(16, 3, (3,), padding=1, use_bias=False, rngs=rngs)
+        self.head = nnx.Linear(3, 1, rngs=rngs)
+
+    def __call__(self, x):
+        h = nnx.silu(self.c2(nnx.silu(self.c1(x))))  # [B, 3, 3, 16]
+        h = nnx.silu(self.c3(h.reshape(h.shape[0], -1, h.shape[-1])))  # [B, 9, 3]
+        return self.head(h.mean(1))
+
+
+@pytest.mark.parametrize("per_layer", [False, True])
+def test_ghost_path_equals_vmap_path_for_convolutions(per_layer):
+    model = SmallCNN(nnx.Rngs(0))
+    assert supports_ghost(model) and not supports_ghost(SmallCNN(nnx.Rngs(0), "CIRCULAR"))
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(6, 7, 7, 1)).astype(np.float32) * np.arange(1, 7).reshape(6, 1, 1, 1)
+    batch = {"x": jnp.asarray(x), "y": jnp.asarray(rng.normal(size=(6, 1)), jnp.float32)}
+    mask = jnp.array([1, 0, 1, 1, 1, 1], jnp.float32)
+    obj = Regression()
+    fast, fm = ghost_clipped_grad_sum(graphdef, params, rest, obj.loss, batch, mask,
+                                      jax.random.key(0), l2_clip_norm=0.5, per_layer=per_layer)
+
+    def example_loss(p, ex, k):
+        return obj.loss(nnx.merge(graphdef, p, rest), jax.tree.map(lambda v: v[None], ex), k)
+
+    slow, sm = clipped_grad_sum(example_loss, params, batch, mask,
+                                jax.random.split(jax.random.key(0), 6), l2_clip_norm=0.5,
+                                per_layer=per_layer)
+    for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(slow), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fm["grad_norm_mean"], sm["grad_norm_mean"], rtol=1e-4)
+
+
 def test_ghost_support_is_detected():
     assert supports_ghost(MLP((3, 4, 2), rngs=nnx.Rngs(0)))
 

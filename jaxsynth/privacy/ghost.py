@@ -1,4 +1,5 @@
-"""The fast DP-SGD path for models built of dense layers: per-example gradient norms without
+"""The fast DP-SGD path for models built of dense and convolutional layers: per-example gradient
+norms without
 per-example gradients ("ghost norms", Goodfellow 2015; Li et al. 2022), then the clipped sum
 formed directly from activations and clip-weighted output gradients (book-keeping, Bu et al.
 2023).
@@ -10,10 +11,18 @@ simply ``|a_i|^2 |g_i|^2``), and the bias gradient is ``sum_t g_it``. The clippe
 ``sum_i c_i a_i^T g_i`` with ``c_i = mask_i * min(1, C / |grad_i|)``: one contraction per layer,
 no ``[batch, parameters]`` array.
 
+A convolution is a dense layer on image patches: its input is unfolded into
+``a_i: [T, k_h k_w C_in]`` (``T`` output positions, ``lax.conv_general_dilated_patches``) and the
+same formulas apply, the kernel gradient folded back to ``(k_h, k_w, C_in, C_out)``. Per layer,
+the norm uses the ``T x T`` Gram matrices when ``T (in + out) <= in * out`` and otherwise forms
+that layer's per-example gradients ``[B, in, out]`` directly (the mixed ghost clipping of Bu et
+al. 2022), whichever costs less.
+
 Output gradients come from one backward pass with respect to zero perturbations added to every
-dense layer's output. The path applies when every parameter of the model belongs to an
-``nnx.Linear`` that runs once per forward pass; :func:`supports_ghost` tells, and the training step
-falls back to the ``vmap`` path otherwise. The per-example loss must depend only on its own
+layer's output. The path applies when every parameter of the model belongs to an ``nnx.Linear``
+or a plain 1-D/2-D ``nnx.Conv`` (no dilation, groups, mask or circular/reflect/causal padding)
+that runs once per forward pass; :func:`supports_ghost` tells, and the training step falls back
+to the ``vmap`` path otherwise. The per-example loss must depend only on its own
 example (true of every objective here, whose batch losses are means over examples).
 """
 
@@ -24,6 +33,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from flax.nnx.nn.linear import canonicalize_padding
 
 _RECORDERS: list[_Recorder] = []
 
@@ -49,12 +59,47 @@ class _RecordingLinear(nnx.Linear):
         return y
 
 
-def _linear_paths(model: nnx.Module) -> dict[tuple, nnx.Linear]:
-    return {path: node for path, node in nnx.iter_graph(model) if type(node) is nnx.Linear}
+class _RecordingConv(nnx.Conv):
+    """``nnx.Conv`` that records its input as patches ``[B, *out_spatial, in]`` and adds the
+    recorder's perturbation to its output."""
+
+    def __call__(self, x):
+        y = super().__call__(x)
+        rec = _RECORDERS[-1]
+        path = rec.paths[id(self)]
+        rec.calls[path] = rec.calls.get(path, 0) + 1
+        n = len(self.kernel_size)
+        spatial = "HW"[:n] if n == 2 else "W"
+        strides = self.strides if not isinstance(self.strides, int | None) else (self.strides or 1,) * n
+        rec.inputs[path] = jax.lax.conv_general_dilated_patches(
+            x, tuple(self.kernel_size), tuple(strides), canonicalize_padding(self.padding, n),
+            dimension_numbers=("N" + spatial + "C", spatial + "IO", "N" + spatial + "C"))
+        if rec.perturb is not None:
+            y = y + rec.perturb[path]
+        return y
+
+
+def _plain_conv(node) -> bool:
+    def ones(v):
+        return v is None or v == 1 or (not isinstance(v, int) and all(int(d) == 1 for d in v))
+
+    if type(node) is not nnx.Conv:
+        return False
+    pad = node.padding
+    return (len(node.kernel_size) in (1, 2) and node.mask is None
+            and node.feature_group_count == 1 and ones(node.input_dilation)
+            and ones(node.kernel_dilation)
+            and not (isinstance(pad, str) and pad.upper() in ("CIRCULAR", "REFLECT", "CAUSAL")))
+
+
+def _linear_paths(model: nnx.Module) -> dict[tuple, nnx.Module]:
+    return {path: node for path, node in nnx.iter_graph(model)
+            if type(node) is nnx.Linear or _plain_conv(node)}
 
 
 def supports_ghost(model: nnx.Module) -> bool:
-    """True when every ``nnx.Param`` of ``model`` is the kernel or bias of an ``nnx.Linear``."""
+    """True when every ``nnx.Param`` of ``model`` is the kernel or bias of an ``nnx.Linear`` or
+    of a plain ``nnx.Conv`` (see the module docstring)."""
     linears = set(_linear_paths(model))
     params = [path for path, node in nnx.iter_graph(model) if isinstance(node, nnx.Param)]
     return bool(params) and all(p[:-1] in linears and p[-1] in ("kernel", "bias") for p in params)
@@ -82,7 +127,8 @@ def ghost_clipped_grad_sum(
     l2_clip_norm: float,
     per_layer: bool = False,
 ) -> tuple[nnx.State, dict[str, jax.Array]]:
-    """``sum_i mask_i * clip(grad_i)`` for a dense-only model, as :func:`clipped_grad_sum` gives.
+    """``sum_i mask_i * clip(grad_i)`` for a dense/convolutional model, as
+    :func:`clipped_grad_sum` gives.
 
     ``batch_loss(model, batch, key) -> (mean loss over the batch, metrics)``; ``mask: [B]``.
     ``per_layer`` clips each parameter array to ``l2_clip_norm / sqrt(number of arrays)``.
@@ -94,7 +140,7 @@ def ghost_clipped_grad_sum(
         model = nnx.merge(graphdef, params, model_state)
         linears = _linear_paths(model)
         for node in linears.values():
-            node.__class__ = _RecordingLinear
+            node.__class__ = _RecordingLinear if type(node) is nnx.Linear else _RecordingConv
         rec = _Recorder({id(n): p for p, n in linears.items()}, perturb)
         _RECORDERS.append(rec)
         try:
@@ -119,8 +165,11 @@ def ghost_clipped_grad_sum(
     for path, a in inputs.items():
         g = out_grads[path]
         a2, g2 = a.reshape(size, -1, a.shape[-1]), g.reshape(size, -1, g.shape[-1])
-        if a2.shape[1] == 1:
+        t, d_in, d_out = a2.shape[1], a2.shape[2], g2.shape[2]
+        if t == 1:
             sq[path, "kernel"] = jnp.sum(a2[:, 0] ** 2, -1) * jnp.sum(g2[:, 0] ** 2, -1)
+        elif t * (d_in + d_out) > d_in * d_out:  # this layer's per-example gradients are smaller
+            sq[path, "kernel"] = jnp.sum(jnp.einsum("bti,bto->bio", a2, g2) ** 2, axis=(1, 2))
         else:
             sq[path, "kernel"] = jnp.einsum("bts,bts->b", jnp.einsum("bti,bsi->bts", a2, a2),
                                             jnp.einsum("bto,bso->bts", g2, g2))
@@ -138,8 +187,11 @@ def ghost_clipped_grad_sum(
 
     grads = jax.tree.map(jnp.zeros_like, params.to_pure_dict())
     for path, (a2, g2) in flat.items():
-        _set(grads, path + ("kernel",),
-             jnp.einsum("b,bti,bto->io", weights[path, "kernel"], a2, g2))
+        kernel = jnp.einsum("b,bti,bto->io", weights[path, "kernel"], a2, g2)
+        shape = _node(params, path)["kernel"].shape
+        if len(shape) > 2:  # a convolution: patches are ordered (C_in, *window)
+            kernel = jnp.moveaxis(kernel.reshape((shape[-2],) + shape[:-2] + (shape[-1],)), 0, -2)
+        _set(grads, path + ("kernel",), kernel)
         if _has_bias(params, path):
             _set(grads, path + ("bias",), jnp.einsum("b,bto->o", weights[path, "bias"], g2))
     out = jax.tree.map(lambda x: x, params)
