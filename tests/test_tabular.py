@@ -1,6 +1,7 @@
 import json
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
@@ -142,5 +143,30 @@ def test_private_fit_needs_public_metadata():
         small("tvae", epsilon=1.0, metadata={k: PUBLIC[k] for k in ("group", "value")}).fit(df)
     with pytest.raises(ValueError, match="'value' needs 'min' and 'max'"):
         small("tvae", epsilon=1.0, metadata={**PUBLIC, "value": "numerical"}).fit(df)
-    with pytest.raises(ValueError, match="DP-CTGAN"):
-        TabularSynthesizer("ctgan", epsilon=1.0)
+    with pytest.raises(ValueError, match="pac=1"):
+        TabularSynthesizer("ctgan", epsilon=1.0, pac=10)
+
+
+def test_dp_ctgan_privatises_the_critic_and_its_generator_reads_no_data():
+    from flax import nnx
+
+    from jaxsynth.models.tabular import CTGAN
+
+    df = dependent_frame(400)
+    synth = small("ctgan", epsilon=3.0, delta=1e-4, metadata=PUBLIC, pac=1, epochs=1).fit(df)
+    report = synth.privacy_report
+    assert report["epsilon"] <= 3.0 + 1e-6 and report["noise_multiplier"] > 0.5
+    assert synth.network["pac"] == 1 and synth.objective.public_conditions
+    assert all(np.isfinite(v) for v in synth.history[-1].values())
+    rows = synth.sample(60)
+    assert set(rows["group"].dropna()) <= {"low", "mid", "high"}
+    # The generator's loss is the same whatever real rows and conditions the batch holds.
+    layout, obj = synth.layout, synth.objective
+    net = CTGAN(layout.width, layout.cond_width, pac=1, generator_hidden=(8,),
+                discriminator_hidden=(8,), noise_dim=obj.noise_dim, rngs=nnx.Rngs(0))
+    models = {"generator": net.generator, "discriminator": net.discriminator}
+    a = {"x": jnp.zeros((6, layout.width)), "cond": jnp.zeros((6, layout.cond_width))}
+    b = {"x": jnp.ones((6, layout.width)), "cond": jnp.ones((6, layout.cond_width))}
+    key = jax.random.key(0)
+    assert float(obj.player_loss("generator", models, a, key)[0]) == float(
+        obj.player_loss("generator", models, b, key)[0])

@@ -121,6 +121,26 @@ class TableLayout:
         """``cond: [B, cond_width]`` from rows ``x`` with block ``j`` kept where ``reveal[:, j]``."""
         return x[:, self.cond_positions] * reveal[:, self.cond_segments]
 
+    def own_condition(self, x: jax.Array, key: jax.Array) -> jax.Array:
+        """``cond: [B, cond_width]``: each row's own category in one categorical column picked
+        uniformly per row (a function of that row alone, as DP-SGD's per-example terms need)."""
+        if not self.cond_blocks:
+            return jnp.zeros((x.shape[0], 0), x.dtype)
+        col = jax.random.randint(key, (x.shape[0],), 0, len(self.cond_blocks))
+        return self.cond_of(x, jax.nn.one_hot(col, len(self.cond_blocks), dtype=x.dtype))
+
+    def public_condition(self, key: jax.Array, batch: int) -> jax.Array:
+        """``cond: [B, cond_width]``: a categorical column, then one of its categories, each
+        uniformly: drawn from the layout (public metadata), reading no data."""
+        if not self.cond_blocks:
+            return jnp.zeros((batch, 0))
+        k_col, k_cat = jax.random.split(key)
+        widths = jnp.asarray([w for _, w in self.cond_blocks], jnp.float32)
+        offsets = jnp.asarray(np.cumsum([0] + [w for _, w in self.cond_blocks])[:-1], jnp.int32)
+        col = jax.random.randint(k_col, (batch,), 0, len(self.cond_blocks))
+        cat = jnp.floor(jax.random.uniform(k_cat, (batch,)) * widths[col]).astype(jnp.int32)
+        return jax.nn.one_hot(offsets[col] + cat, self.cond_width)
+
     def random_reveal(self, key: jax.Array, batch: int) -> jax.Array:
         """``[B, n_cond_blocks]`` 0/1: half the rows reveal nothing, the rest each block w.p. 1/2."""
         k1, k2 = jax.random.split(key)
@@ -225,6 +245,9 @@ class CTGANObjective:
     gp_weight: float = 10.0
     tau: float = 0.2
     discriminator_steps: int = 1
+    # DP-CTGAN: the generator's update draws its conditions from the layout (public metadata)
+    # instead of the batch, so only the discriminator reads data.
+    public_conditions: bool = False
 
     @property
     def players(self) -> tuple[tuple[str, int], ...]:
@@ -242,6 +265,8 @@ class CTGANObjective:
         g, d = models["generator"], models["discriminator"]
         cond, real = batch["cond"], batch["x"]
         k_gen, k_d1, k_d2, k_gp = jax.random.split(rng, 4)
+        if player == "generator" and self.public_conditions:
+            cond = self.layout.public_condition(k_d2, real.shape[0])
         raw, fake = self.generate(g, cond, k_gen)
         if player == "generator":
             y_fake = d(jnp.concatenate([fake, cond], -1), k_d1)

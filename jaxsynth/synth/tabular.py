@@ -115,8 +115,16 @@ class TabularSynthesizer:
         self.mesh = mesh
         self.private = epsilon is not None or noise_multiplier is not None
         if self.private and model == "ctgan":
-            raise ValueError("differentially private training is built for tvae and tabddpm; "
-                             "DP-CTGAN (privatising only its discriminator) is not built yet")
+            # DP-CTGAN clips per example; a PacGAN critic scores packs of rows together, and a
+            # pack is not a unit one record's presence bounds, so packing is off.
+            if int(settings.get("pac", 1)) != 1:
+                raise ValueError(f"pac={settings['pac']}: under differential privacy CTGAN's critic "
+                                 "must score single rows (pac=1) so each record's gradient can be "
+                                 "clipped on its own; drop pac")
+            self.network["pac"] = 1
+            if int(self.objective_settings["discriminator_steps"]) != 1:
+                raise ValueError("discriminator_steps must be 1 under differential privacy (each "
+                                 "private critic update is one accounted step)")
         if epsilon is not None and not epsilon > 0:
             raise ValueError(f"epsilon must be > 0, got {epsilon}")
         if delta is not None and not 0 < delta < 1:
@@ -141,7 +149,8 @@ class TabularSynthesizer:
     def _objective(self, layout: TableLayout):
         obj = self.objective_settings
         if self.model_name == "ctgan":
-            return CTGANObjective(layout, noise_dim=self.network["noise_dim"], **obj)
+            return CTGANObjective(layout, noise_dim=self.network["noise_dim"],
+                                  public_conditions=self.private, **obj)
         if self.model_name == "tvae":
             return TVAEObjective(layout, **obj)
         return TabDDPMObjective(layout, make_schedule(obj["schedule"], obj["timesteps"]))
@@ -188,8 +197,10 @@ class TabularSynthesizer:
                                     public=self.private, seed=self.seed).fit(df)
         x = self.encoder.transform(df)
         self.layout = TableLayout.from_encoder(self.encoder)
-        # Category counts drive CTGAN's unconditional sampling (never fitted under DP).
-        self._counts = ([np.bincount(x[:, s:s + w].argmax(1), minlength=w).tolist()
+        # Category counts drive CTGAN's unconditional sampling (never read from data under DP:
+        # uniform there).
+        self._counts = ([(np.ones(w, np.int64) if self.private
+                          else np.bincount(x[:, s:s + w].argmax(1), minlength=w)).tolist()
                          for s, w in self.layout.cond_blocks] if self.model_name == "ctgan" else [])
         self.objective = self._objective(self.layout)
         model, state = self._init_state(self.layout, mesh)
@@ -201,7 +212,27 @@ class TabularSynthesizer:
 
         # The data (and CTGAN's sampling tables) and the root key are arguments of the jitted
         # epoch, not constants inside it: the program stays small and compiles once per shape.
-        if self.model_name == "ctgan":
+        if self.model_name == "ctgan" and self.private:
+            # DP-CTGAN: Poisson rows, each conditioned on its own category of a random column;
+            # DP-SGD on the critic only (the generator draws public conditions).
+            graphdefs, _, _ = self._split(model)
+            optimizers = {p: self._optimizer() for p in graphdefs}
+            inputs = {"data": data}
+            dp, padded = self._plan_privacy(len(df), batch, steps, epochs, n_dev)
+            layout = self.layout
+
+            def make(root):
+                return make_game_update(graphdefs, self.objective, optimizers, root_key=root,
+                                        privacy=dp)
+
+            def batches(key, inputs):
+                return jax.random.split(key, steps)
+
+            def gather(k, inputs):
+                k_rows, k_cond = jax.random.split(k)
+                b = poisson_rows(k_rows, inputs["data"], batch, padded)
+                return {**b, "cond": layout.own_condition(b["x"], k_cond)}
+        elif self.model_name == "ctgan":
             graphdefs, _, _ = self._split(model)
             optimizers = {p: self._optimizer() for p in graphdefs}
             inputs = {"data": data, "sampler": ConditionSampler(x, self.layout)}
@@ -228,13 +259,7 @@ class TabularSynthesizer:
                 return jax.random.split(key, steps)
 
             def gather(k, inputs):
-                # Poisson sampling: every row joins with probability q; the batch is padded
-                # to a fixed size with a mask (truncation past it is a 5-sigma event).
-                n = inputs["data"].shape[0]
-                chosen = jax.random.bernoulli(k, batch / n, (n,))
-                idx = jnp.nonzero(chosen, size=padded, fill_value=0)[0]
-                mask = (jnp.arange(padded) < chosen.sum()).astype(jnp.float32)
-                return {"x": inputs["data"][idx], MASK_KEY: mask}
+                return poisson_rows(k, inputs["data"], batch, padded)
         else:
             graphdef, _, _ = self._split(model)
             optimizer = self._optimizer()
@@ -510,6 +535,17 @@ def _frequency_cond(key, n: int, counts: list[list[int]], width: int) -> jax.Arr
 
 def _listify(d: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def poisson_rows(key: jax.Array, data: jax.Array, expected: int, padded: int) -> dict:
+    """Poisson sampling inside a compiled epoch: every row joins with probability
+    ``expected / n``; the batch is padded to ``padded`` rows with a mask (truncation past it is
+    a 5-sigma event). ``{"x": [padded, width], MASK_KEY: [padded]}``."""
+    n = data.shape[0]
+    chosen = jax.random.bernoulli(key, expected / n, (n,))
+    idx = jnp.nonzero(chosen, size=padded, fill_value=0)[0]
+    mask = (jnp.arange(padded) < chosen.sum()).astype(jnp.float32)
+    return {"x": data[idx], MASK_KEY: mask}
 
 
 def _progress(total: int, desc: str, enabled: bool):

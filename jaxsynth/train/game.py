@@ -90,7 +90,8 @@ def make_game_update(
         def example_loss(own, example, k):
             one = jax.tree.map(lambda x: x[None], example)
             models = merged({**params, player: own}, state.model_state)
-            return objective.player_loss(player, models, one, k)
+            loss, m = objective.player_loss(player, models, one, k)
+            return loss, {"loss": loss}  # DP-SGD averages the real examples' losses
 
         dp_key = rng_lib.stream(root_key, state.step, f"{player}/dp")
         grads, m = privacy.private_grad(example_loss, params[player], data, part[MASK_KEY], key,
