@@ -12,8 +12,8 @@ simply ``|a_i|^2 |g_i|^2``), and the bias gradient is ``sum_t g_it``. The clippe
 no ``[batch, parameters]`` array.
 
 A convolution is a dense layer on image patches: its input is unfolded into
-``a_i: [T, k_h k_w C_in]`` (``T`` output positions, ``lax.conv_general_dilated_patches``) and the
-same formulas apply, the kernel gradient folded back to ``(k_h, k_w, C_in, C_out)``. Per layer,
+``a_i: [T, k_h k_w C_in]`` (``T`` output positions) and the same formulas apply, the kernel
+gradient reshaped to ``(k_h, k_w, C_in, C_out)``. Per layer,
 the norm uses the ``T x T`` Gram matrices when ``T (in + out) <= in * out`` and otherwise forms
 that layer's per-example gradients ``[B, in, out]`` directly (the mixed ghost clipping of Bu et
 al. 2022), whichever costs less.
@@ -28,6 +28,7 @@ example (true of every objective here, whose batch losses are means over example
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import jax
@@ -69,14 +70,33 @@ class _RecordingConv(nnx.Conv):
         path = rec.paths[id(self)]
         rec.calls[path] = rec.calls.get(path, 0) + 1
         n = len(self.kernel_size)
-        spatial = "HW"[:n] if n == 2 else "W"
-        strides = self.strides if not isinstance(self.strides, int | None) else (self.strides or 1,) * n
-        rec.inputs[path] = jax.lax.conv_general_dilated_patches(
-            x, tuple(self.kernel_size), tuple(strides), canonicalize_padding(self.padding, n),
-            dimension_numbers=("N" + spatial + "C", spatial + "IO", "N" + spatial + "C"))
+        strides = (self.strides,) * n if isinstance(self.strides, int) else tuple(self.strides or (1,) * n)
+        rec.inputs[path] = _patches(x, tuple(self.kernel_size), strides,
+                                    canonicalize_padding(self.padding, n))
         if rec.perturb is not None:
             y = y + rec.perturb[path]
         return y
+
+
+def _patches(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], padding) -> jax.Array:
+    """``[B, *out_spatial, prod(window) * C]``: each output position's input window, ordered
+    (window..., channel) like a flattened ``(*window, C_in, C_out)`` kernel. Strided slices of
+    the padded input, one per window offset (no identity convolution: that costs
+    ``(prod(window) C)^2`` per position)."""
+    n = len(window)
+    if isinstance(padding, str):
+        pads = jax.lax.padtype_to_pads(x.shape[1:1 + n], window, strides, padding)
+    else:
+        pads = [tuple(p) for p in padding]
+    x = jnp.pad(x, [(0, 0), *pads, (0, 0)])
+    out = [(x.shape[1 + d] - window[d]) // strides[d] + 1 for d in range(n)]
+    pieces = []
+    for offset in itertools.product(*(range(k) for k in window)):
+        index = tuple(slice(o, o + s * (m - 1) + 1, s) for o, s, m in zip(offset, strides, out,
+                                                                           strict=True))
+        pieces.append(x[(slice(None), *index, slice(None))])
+    p = jnp.stack(pieces, axis=-2)
+    return p.reshape(p.shape[:-2] + (-1,))
 
 
 def _plain_conv(node) -> bool:
@@ -188,10 +208,7 @@ def ghost_clipped_grad_sum(
     grads = jax.tree.map(jnp.zeros_like, params.to_pure_dict())
     for path, (a2, g2) in flat.items():
         kernel = jnp.einsum("b,bti,bto->io", weights[path, "kernel"], a2, g2)
-        shape = _node(params, path)["kernel"].shape
-        if len(shape) > 2:  # a convolution: patches are ordered (C_in, *window)
-            kernel = jnp.moveaxis(kernel.reshape((shape[-2],) + shape[:-2] + (shape[-1],)), 0, -2)
-        _set(grads, path + ("kernel",), kernel)
+        _set(grads, path + ("kernel",), kernel.reshape(_node(params, path)["kernel"].shape))
         if _has_bias(params, path):
             _set(grads, path + ("bias",), jnp.einsum("b,bto->o", weights[path, "bias"], g2))
     out = jax.tree.map(lambda x: x, params)
