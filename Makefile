@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check jaxsynth tests experiments examples benchmarks tools
 
 test: lint
-	$(BIN)/python -m pytest -q --durations=15 --doctest-modules jaxsynth tests
+	$(BIN)/python -m pytest -q -n 2 --durations=15 --doctest-modules jaxsynth tests
 	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(BIN)/python -m pytest -q tests/multidevice
 
 bench: $(STAMP)

@@ -23,6 +23,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 def compilation_cache(tmp_path_factory):
     import jax  # imported late so tests/multidevice can still set XLA_FLAGS first
 
-    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.mktemp("xla_cache")))
+    # Under pytest-xdist (make test runs two workers) every worker shares one cache directory.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = shared / "xla_cache"
+    cache.mkdir(exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(cache))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     yield
