@@ -62,3 +62,21 @@ def test_a_private_run_cannot_resume_a_non_private_checkpoint(tmp_path):
 def test_privacy_settings_are_validated(tmp_path):
     with pytest.raises(ValueError, match=r"privacy.delta must be in \(0, 1\)"):
         train(dp_config("--config.privacy.delta=0.0"), str(tmp_path), progress=False)
+
+
+def test_a_dp_conv_vae_trains_on_the_fast_path(tmp_path):
+    from jaxsynth.config import load_config
+    from jaxsynth.privacy.ghost import supports_ghost
+    from jaxsynth.train import Experiment
+
+    config = load_config(os.path.join(ROOT, "experiments", "digits_vae.py:smoke"))
+    config.train.steps = 2
+    config.privacy = {"epsilon": 5.0, "noise_multiplier": 0.0, "delta": 1e-5, "l2_clip_norm": 1.0,
+                      "accountant": "rdp", "microbatch_size": 0}
+    exp = Experiment(config)
+    assert supports_ghost(exp.merge(exp.init_state().params, exp.init_state().model_state))
+    summary = train(config, str(tmp_path), progress=False)
+    assert summary["step"] == 2 and np.isfinite(summary["final_loss"])
+    assert 4.0 < summary["privacy"]["epsilon"] <= 5.0 + 1e-6
+    history = summary["history"][-1]
+    assert 0.0 <= history["clip_fraction"] <= 1.0 and history["grad_norm_mean"] > 0
