@@ -83,12 +83,10 @@ def unet_case(repeats):
     return config_case("digits_ddpm.py", repeats, fast=False)
 
 
-def conv_vae_case(repeats):
-    return config_case("digits_vae.py", repeats, fast=True)
-
-
-def config_case(name, repeats, fast):
+def config_case(name, repeats, fast, batch_size=None):
     config = load_config(os.path.join(os.path.dirname(__file__), "..", "experiments", name))
+    if batch_size:
+        config.train.batch_size = batch_size
     exp = Experiment(config)
     batch = next(exp.batches())
     b = int(config.train.batch_size)
@@ -109,12 +107,22 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--opacus-python", default=None, help="python of an env with opacus")
+    ap.add_argument("--cases", default="mlp,conv_vae,unet", help="which models to time")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="batch of the conv VAE case (default: its config's 64)")
     args = ap.parse_args()
+    wanted = set(args.cases.split(","))
     print(f"devices: {jax.device_count()} x {jax.devices()[0].platform}; jax {jax.__version__}")
     print(f"{'model':34s} {'step':16s} {'ms/step':>9s} {'ratio':>7s}")
-    for label, fn in [("MLP 64-256-256-2, batch 512", mlp_case),
-                      ("digits conv VAE, batch 64", conv_vae_case),
-                      ("digits U-Net, batch 64", unet_case)]:
+    vae_batch = args.batch_size or 64
+    for key, label, fn in [
+        ("mlp", "MLP 64-256-256-2, batch 512", mlp_case),
+        ("conv_vae", f"digits conv VAE, batch {vae_batch}",
+         lambda r: config_case("digits_vae.py", r, fast=True, batch_size=args.batch_size)),
+        ("unet", "digits U-Net, batch 64", unet_case),
+    ]:
+        if key not in wanted:
+            continue
         times = fn(args.repeats)
         base = times["non-private"]
         for name, t in times.items():
