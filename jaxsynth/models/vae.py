@@ -9,6 +9,44 @@ import jax.numpy as jnp
 from flax import nnx
 
 
+def check_divisible(image_shape: Sequence[int], channels: Sequence[int]) -> tuple[int, int, int]:
+    """``(height, width, channels)`` of ``image_shape``, checked divisible by ``2 ** len(channels)``
+    (one stride-2 level per entry)."""
+    height, width, in_ch = (int(v) for v in image_shape)
+    factor = 2 ** len(channels)
+    if height % factor or width % factor:
+        raise ValueError(f"image_shape {tuple(image_shape)}: height and width must be divisible "
+                         f"by {factor} for channels={tuple(channels)}")
+    return height, width, in_ch
+
+
+def down_convs(in_ch: int, channels: Sequence[int], rngs: nnx.Rngs) -> nnx.List:
+    """One stride-2 3x3 convolution per entry of ``channels``."""
+    convs, ch = [], in_ch
+    for out in channels:
+        convs.append(nnx.Conv(ch, out, (3, 3), strides=2, padding="SAME", rngs=rngs))
+        ch = out
+    return nnx.List(convs)
+
+
+def up_convs(channels: Sequence[int], rngs: nnx.Rngs) -> nnx.List:
+    """The mirror of :func:`down_convs`: 3x3 convolutions from ``channels[-1]`` back down to
+    ``channels[0]``, one per level (run by :func:`upsample`)."""
+    convs, ch = [], channels[-1]
+    for out in list(reversed(channels))[1:] + [channels[0]]:
+        convs.append(nnx.Conv(ch, out, (3, 3), padding="SAME", rngs=rngs))
+        ch = out
+    return nnx.List(convs)
+
+
+def upsample(h: jax.Array, convs: nnx.List) -> jax.Array:
+    """Per level: nearest-neighbour 2x upsampling, the level's convolution, SiLU."""
+    for conv in convs:
+        b, hh, ww, c = h.shape
+        h = nnx.silu(conv(jax.image.resize(h, (b, 2 * hh, 2 * ww, c), method="nearest")))
+    return h
+
+
 class ConvVAE(nnx.Module):
     """Encoder ``x [B, H, W, C] -> (mu, log_var) [B, latent_dim]`` and decoder
     ``z [B, latent_dim] -> [B, H, W, C]`` (logits or means; the objective decides).
@@ -22,30 +60,19 @@ class ConvVAE(nnx.Module):
 
     def __init__(self, image_shape: Sequence[int], *, channels: Sequence[int] = (32, 64),
                  latent_dim: int = 16, num_classes: int = 0, label_dim: int = 16, rngs: nnx.Rngs):
-        height, width, in_ch = (int(v) for v in image_shape)
+        height, width, in_ch = check_divisible(image_shape, channels)
         factor = 2 ** len(channels)
-        if height % factor or width % factor:
-            raise ValueError(f"image_shape {tuple(image_shape)}: height and width must be divisible "
-                             f"by {factor} for channels={tuple(channels)}")
         self.image_shape = (height, width, in_ch)
         self.latent_dim, self.num_classes = int(latent_dim), int(num_classes)
         self.bottom = (height // factor, width // factor, channels[-1])
-        enc, ch = [], in_ch
-        for out in channels:
-            enc.append(nnx.Conv(ch, out, (3, 3), strides=2, padding="SAME", rngs=rngs))
-            ch = out
-        self.enc = nnx.List(enc)
+        self.enc = down_convs(in_ch, channels, rngs)
         flat = self.bottom[0] * self.bottom[1] * self.bottom[2]
         extra = label_dim if num_classes else 0
         self.label_emb = nnx.Embed(num_classes, label_dim, rngs=rngs) if num_classes else None
         self.to_stats = nnx.Linear(flat + extra, 2 * latent_dim, rngs=rngs)
         self.from_z = nnx.Linear(latent_dim + extra, flat, rngs=rngs)
-        dec = []
-        for out in list(reversed(channels))[1:] + [channels[0]]:
-            dec.append(nnx.Conv(ch, out, (3, 3), padding="SAME", rngs=rngs))
-            ch = out
-        self.dec = nnx.List(dec)
-        self.out = nnx.Conv(ch, in_ch, (3, 3), padding="SAME", rngs=rngs)
+        self.dec = up_convs(channels, rngs)
+        self.out = nnx.Conv(channels[0], in_ch, (3, 3), padding="SAME", rngs=rngs)
 
     def _label(self, y, batch: int):
         if self.label_emb is None:
@@ -74,10 +101,7 @@ class ConvVAE(nnx.Module):
         if e is not None:
             z = jnp.concatenate([z, e], axis=-1)
         h = nnx.silu(self.from_z(z)).reshape((z.shape[0],) + self.bottom)
-        for conv in self.dec:
-            b, hh, ww, c = h.shape
-            h = nnx.silu(conv(jax.image.resize(h, (b, 2 * hh, 2 * ww, c), method="nearest")))
-        return self.out(h)
+        return self.out(upsample(h, self.dec))
 
     def __call__(self, x: jax.Array, y: jax.Array | None = None) -> jax.Array:
         """Reconstruction from the posterior mean."""

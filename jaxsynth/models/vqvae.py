@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxsynth.models.vae import check_divisible, down_convs, up_convs, upsample
+
 
 class CodebookState(nnx.Variable):
     """Codebook variables updated by moving averages in the training step, not by gradients
@@ -83,28 +85,18 @@ class VQVAE(nnx.Module):
     def __init__(self, image_shape: Sequence[int], *, channels: Sequence[int] = (32, 64),
                  embedding_dim: int = 16, num_codes: int = 64, decay: float = 0.99,
                  rngs: nnx.Rngs):
-        height, width, in_ch = (int(v) for v in image_shape)
+        height, width, in_ch = check_divisible(image_shape, channels)
         factor = 2 ** len(channels)
-        if height % factor or width % factor:
-            raise ValueError(f"image_shape {tuple(image_shape)}: height and width must be divisible "
-                             f"by {factor} for channels={tuple(channels)}")
         self.image_shape = (height, width, in_ch)
         self.grid = (height // factor, width // factor)
         self.num_classes = 0
-        enc, ch = [], in_ch
-        for out in channels:
-            enc.append(nnx.Conv(ch, out, (3, 3), strides=2, padding="SAME", rngs=rngs))
-            ch = out
-        self.enc = nnx.List(enc)
+        self.enc = down_convs(in_ch, channels, rngs)
+        ch = channels[-1]
         self.to_latent = nnx.Conv(ch, embedding_dim, (1, 1), rngs=rngs)
         self.quantizer = VectorQuantizer(num_codes, embedding_dim, self.grid, decay=decay, rngs=rngs)
         self.from_latent = nnx.Conv(embedding_dim, ch, (3, 3), padding="SAME", rngs=rngs)
-        dec = []
-        for out in list(reversed(channels))[1:] + [channels[0]]:
-            dec.append(nnx.Conv(ch, out, (3, 3), padding="SAME", rngs=rngs))
-            ch = out
-        self.dec = nnx.List(dec)
-        self.out = nnx.Conv(ch, in_ch, (3, 3), padding="SAME", rngs=rngs)
+        self.dec = up_convs(channels, rngs)
+        self.out = nnx.Conv(channels[0], in_ch, (3, 3), padding="SAME", rngs=rngs)
 
     def encode(self, x: jax.Array) -> jax.Array:
         if x.shape[1:] != self.image_shape:
@@ -116,11 +108,7 @@ class VQVAE(nnx.Module):
         return self.to_latent(h)
 
     def decode(self, z: jax.Array) -> jax.Array:
-        h = nnx.silu(self.from_latent(z))
-        for conv in self.dec:
-            b, hh, ww, c = h.shape
-            h = nnx.silu(conv(jax.image.resize(h, (b, 2 * hh, 2 * ww, c), method="nearest")))
-        return self.out(h)
+        return self.out(upsample(nnx.silu(self.from_latent(z)), self.dec))
 
     def __call__(self, x: jax.Array) -> jax.Array:
         """Reconstruction through the codebook (no update)."""
