@@ -9,14 +9,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxsynth.models.classifier import _groups
-
-
-def _check_divisible(image_shape, levels: int, what: str):
-    height, width, _ = image_shape
-    factor = 2**levels
-    if height % factor or width % factor:
-        raise ValueError(f"image_shape {tuple(image_shape)}: height and width must be divisible by "
-                         f"{factor} for {what} with {levels} levels")
+from jaxsynth.models.vae import ConvVAE, check_divisible
 
 
 class Generator(nnx.Module):
@@ -31,8 +24,7 @@ class Generator(nnx.Module):
     def __init__(self, image_shape: Sequence[int], *, latent_dim: int = 64,
                  channels: Sequence[int] = (128, 64), num_classes: int = 0, label_dim: int = 32,
                  rngs: nnx.Rngs):
-        height, width, out_ch = (int(v) for v in image_shape)
-        _check_divisible((height, width, out_ch), len(channels), "the generator")
+        height, width, out_ch = check_divisible(image_shape, channels)
         factor = 2 ** len(channels)
         self.latent_dim, self.num_classes = int(latent_dim), int(num_classes)
         self.bottom = (height // factor, width // factor, int(channels[0]))
@@ -73,8 +65,7 @@ class Discriminator(nnx.Module):
 
     def __init__(self, image_shape: Sequence[int], *, channels: Sequence[int] = (64, 128),
                  num_classes: int = 0, rngs: nnx.Rngs):
-        height, width, in_ch = (int(v) for v in image_shape)
-        _check_divisible((height, width, in_ch), len(channels), "the discriminator")
+        height, width, in_ch = check_divisible(image_shape, channels)
         self.image_shape = (height, width, in_ch)
         self.num_classes = int(num_classes)
         convs, ch = [], in_ch
@@ -125,8 +116,6 @@ class VAEWithDiscriminator(nnx.Module):
     def __init__(self, image_shape: Sequence[int], *, channels: Sequence[int] = (32, 64),
                  latent_dim: int = 16, num_classes: int = 0,
                  discriminator_channels: Sequence[int] = (64, 128), rngs: nnx.Rngs):
-        from jaxsynth.models.vae import ConvVAE
-
         self.vae = ConvVAE(image_shape, channels=channels, latent_dim=latent_dim,
                            num_classes=num_classes, rngs=rngs)
         self.discriminator = Discriminator(image_shape, channels=discriminator_channels,
